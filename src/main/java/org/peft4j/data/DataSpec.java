@@ -1,0 +1,69 @@
+package org.peft4j.data;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Parses the CLI's --data: "fashion-mnist", "fashion-mnist:DIR", "folder:PATH". */
+public final class DataSpec {
+    public static final String ACCEPTED = "fashion-mnist, fashion-mnist:DIR, folder:PATH";
+
+    /** Train, validation (model selection) and test (final report) sets sharing one class list. */
+    public record Splits(ImageDataset train, ImageDataset val, ImageDataset test) {
+    }
+
+    private DataSpec() {
+    }
+
+    /**
+     * fashion-mnist: train/val = stratified split of the 60k train set, test = t10k.
+     * folder:PATH: PATH/train + PATH/val (+ PATH/test, else test = val) when present, otherwise a stratified
+     * train/val split of PATH with test = val.
+     */
+    public static Splits resolve(String spec, double valFraction, long seed) {
+        if (spec == null) {
+            throw new IllegalArgumentException("No --data given; accepted forms: " + ACCEPTED);
+        }
+        if (spec.equals("fashion-mnist")) {
+            return fashionMnist(FashionMnist.DEFAULT_DIR, valFraction, seed);
+        }
+        if (spec.startsWith("fashion-mnist:") && spec.length() > "fashion-mnist:".length()) {
+            return fashionMnist(Path.of(spec.substring("fashion-mnist:".length())), valFraction, seed);
+        }
+        if (spec.startsWith("folder:") && spec.length() > "folder:".length()) {
+            return folder(Path.of(spec.substring("folder:".length())), valFraction, seed);
+        }
+        throw new IllegalArgumentException("Unknown --data '" + spec + "'; accepted forms: " + ACCEPTED);
+    }
+
+    private static Splits fashionMnist(Path dir, double valFraction, long seed) {
+        ImageDataset[] trainVal = ImageDatasets.splitTrainVal(FashionMnist.load(dir, true), valFraction, seed);
+        return new Splits(trainVal[0], trainVal[1], FashionMnist.load(dir, false));
+    }
+
+    private static Splits folder(Path root, double valFraction, long seed) {
+        Path trainDir = root.resolve("train");
+        Path valDir = root.resolve("val");
+        if (Files.isDirectory(trainDir) && Files.isDirectory(valDir)) {
+            ImageDataset train = ImageFolder.load(trainDir);
+            ImageDataset val = sameClasses(train, ImageFolder.load(valDir));
+            Path testDir = root.resolve("test");
+            ImageDataset test = Files.isDirectory(testDir) ? sameClasses(train, ImageFolder.load(testDir)) : val;
+            return new Splits(train, val, test);
+        }
+        if (!(valFraction > 0)) {
+            throw new IllegalArgumentException("folder:" + root + " has no train/ and val/ sub-folders, so it is split "
+                    + "into train and val, which needs a validation fraction > 0 (got " + valFraction + ")");
+        }
+        ImageDataset[] trainVal = ImageDatasets.splitTrainVal(ImageFolder.load(root), valFraction, seed);
+        return new Splits(trainVal[0], trainVal[1], trainVal[1]);
+    }
+
+    /** Labels are indices into the class list, so every split must list the same classes in the same order. */
+    private static ImageDataset sameClasses(ImageDataset train, ImageDataset other) {
+        if (!other.classes().equals(train.classes())) {
+            throw new DataException(other.name() + " has classes " + other.classes() + " but " + train.name()
+                    + " has " + train.classes() + "; every split needs the same class folders");
+        }
+        return other;
+    }
+}

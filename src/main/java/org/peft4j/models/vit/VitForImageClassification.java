@@ -1,0 +1,96 @@
+package org.peft4j.models.vit;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.djl.nn.convolutional.Conv2d;
+import org.peft4j.nn.Initializers;
+import org.peft4j.nn.LayerNormLayer;
+import org.peft4j.nn.LinearLayer;
+import org.peft4j.nn.Module;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Vision Transformer classifier (Dosovitskiy et al.), the same computation as transformers'
+ * ViTForImageClassification and timm's VisionTransformer with token pooling: patch embedding,
+ * class token, learned positions, pre-norm blocks, final norm, linear head on the class token.
+ */
+public final class VitForImageClassification extends Module {
+
+    private final VitConfig config;
+    private final Parameter clsToken;
+    private final Parameter posEmbed;
+    private final Parameter patchWeight;
+    private final Parameter patchBias;
+    private final List<VitLayer> layers = new ArrayList<>();
+    private final LayerNormLayer finalNorm;
+    private final LinearLayer head;
+
+    public VitForImageClassification(VitConfig c) {
+        this.config = c;
+        VitNaming naming = c.naming();
+        int d = c.hiddenSize();
+        clsToken = addParam(naming.clsToken, new Shape(1, 1, d), Initializers.truncatedNormal(0.02f));
+        posEmbed = addParam(naming.posEmbed, new Shape(1, c.numPatches() + 1, d), Initializers.truncatedNormal(0.02f));
+        long fanIn = (long) c.numChannels() * c.patchSize() * c.patchSize();
+        patchWeight = addParam(naming.patchProjection + ".weight",
+                new Shape(d, c.numChannels(), c.patchSize(), c.patchSize()), Initializers.uniformFanIn(fanIn));
+        patchBias = addParam(naming.patchProjection + ".bias", new Shape(d), Initializers.uniformFanIn(fanIn));
+        for (int i = 0; i < c.numLayers(); i++) {
+            layers.add(addModule(naming.layer(i), new VitLayer(c, naming)));
+        }
+        finalNorm = addModule(naming.finalNorm, new LayerNormLayer(d, c.layerNormEps()));
+        head = addModule(naming.head, new LinearLayer(d, c.numLabels(), true));
+    }
+
+    public VitConfig config() {
+        return config;
+    }
+
+    /** Module path of the classification head ({@code classifier} or {@code head}). */
+    public String headPath() {
+        return config.naming().head;
+    }
+
+    public LinearLayer head() {
+        return head;
+    }
+
+    public Parameter positionEmbedding() {
+        return posEmbed;
+    }
+
+    /** {@code pixels [B, C, H, W]} at the configured image size → logits {@code [B, labels]}. */
+    @Override
+    public NDArray forward(NDArray pixels, boolean training) {
+        Shape s = pixels.getShape();
+        if (s.dimension() != 4 || s.get(1) != config.numChannels()
+                || s.get(2) != config.imageSize() || s.get(3) != config.imageSize()) {
+            throw new IllegalArgumentException("expected pixel_values [N, " + config.numChannels() + ", "
+                    + config.imageSize() + ", " + config.imageSize() + "], got " + s);
+        }
+        long b = s.get(0);
+        int d = config.hiddenSize();
+        NDArray x = Conv2d.conv2d(pixels, value(patchWeight), value(patchBias),
+                new Shape(config.patchSize(), config.patchSize())).singletonOrThrow();
+        x = x.reshape(b, d, -1).transpose(0, 2, 1);
+        // The class token would attach to the model's manager: hand it to the batch's (DJL-NOTES).
+        NDArray cls = value(clsToken).broadcast(b, 1, d);
+        cls.attach(x.getManager());
+        x = NDArrays.concat(new NDList(cls, x), 1).add(value(posEmbed));
+        for (VitLayer layer : layers) {
+            x = layer.forward(x, training);
+        }
+        NDArray pooled = finalNorm.forward(x, training).get(":, 0, :");
+        return head.forward(pooled, training);
+    }
+
+    @Override
+    public Shape[] getOutputShapes(Shape[] inputShapes) {
+        return new Shape[] {new Shape(inputShapes[0].get(0), config.numLabels())};
+    }
+}

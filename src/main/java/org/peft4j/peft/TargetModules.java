@@ -1,0 +1,83 @@
+package org.peft4j.peft;
+
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Which modules a tuner wraps, with Hugging Face PEFT's rule: a string is a regular expression
+ * that must match the whole module path; a list matches a path equal to an entry or ending in
+ * {@code "." + entry}; {@code all-linear} takes every linear layer except the output head.
+ * {@code layersToTransform} restricts matches to the given block indices.
+ */
+public record TargetModules(List<String> names, String regex, List<String> exclude, List<Integer> layersToTransform) {
+
+    public static final String ALL_LINEAR = "all-linear";
+    private static final Pattern LAYER_INDEX = Pattern.compile("\\.(\\d+)(\\.|$)");
+
+    public TargetModules {
+        if ((names == null) == (regex == null)) {
+            throw new IllegalArgumentException("give target modules either as a list of names or as one regex");
+        }
+        names = names == null ? null : List.copyOf(names);
+        exclude = exclude == null ? List.of() : List.copyOf(exclude);
+        layersToTransform = layersToTransform == null ? null : List.copyOf(layersToTransform);
+        if (regex != null) {
+            Pattern.compile(regex); // fail early on a bad pattern
+        }
+    }
+
+    public static TargetModules of(String... names) {
+        return new TargetModules(List.of(names), null, null, null);
+    }
+
+    public static TargetModules regex(String regex) {
+        return new TargetModules(null, regex, null, null);
+    }
+
+    public boolean isAllLinear() {
+        return names != null && names.size() == 1 && names.get(0).equals(ALL_LINEAR);
+    }
+
+    /** Whether the module at {@code path} is targeted; {@code headPath} is never taken by all-linear. */
+    public boolean matches(String path, String headPath) {
+        if (matchesName(exclude, path)) {
+            return false;
+        }
+        boolean hit;
+        if (regex != null) {
+            hit = path.matches(regex);
+        } else if (isAllLinear()) {
+            hit = !path.equals(headPath);
+        } else {
+            hit = matchesName(names, path);
+        }
+        if (hit && layersToTransform != null) {
+            Matcher m = LAYER_INDEX.matcher(path);
+            hit = m.find() && layersToTransform.contains(Integer.parseInt(m.group(1)));
+        }
+        return hit;
+    }
+
+    private static boolean matchesName(List<String> list, String path) {
+        for (String n : list) {
+            if (path.equals(n) || path.endsWith("." + n)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * PEFT's rank_pattern/alpha_pattern lookup: the first key whose regex matches the end of the
+     * path at a dot boundary ({@code (.*\.)?key$}); null when none does.
+     */
+    public static String patternKey(Iterable<String> keys, String path) {
+        for (String key : keys) {
+            if (path.equals(key) || Pattern.compile("(.*\\.)?(" + key + ")$").matcher(path).matches()) {
+                return key;
+            }
+        }
+        return null;
+    }
+}

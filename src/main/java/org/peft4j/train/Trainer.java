@@ -1,0 +1,240 @@
+package org.peft4j.train;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.djl.training.GradientCollector;
+import me.tongfei.progressbar.ProgressBar;
+import org.peft4j.data.Batch;
+import org.peft4j.data.BatchLoader;
+import org.peft4j.data.ImageDataset;
+import org.peft4j.data.ImageTransform;
+import org.peft4j.eval.ConfusionMatrix;
+import org.peft4j.eval.Metrics;
+import org.peft4j.nn.Module;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The training loop: shuffled batches, forward, cross-entropy, backward, global-norm clipping,
+ * AdamW with warm-up + cosine, evaluation each epoch, best weights kept, checkpoint each epoch.
+ *
+ * <p>Every step runs inside an {@link NDScope}, so each intermediate array is freed with its step
+ * whatever manager it attached to (DJL-NOTES: results attach to the first operand's manager).
+ */
+public final class Trainer {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
+
+    private final TrainConfig config;
+    private final Module model;
+    private final LinkedHashMap<String, Parameter> trainable;
+    private final NDManager manager;
+    private MetricsLog metrics;
+    private Path checkpointDir;
+    private boolean resume;
+    private boolean progress = true;
+
+    public record EpochResult(int epoch, double trainLoss, double valLoss, double valAccuracy,
+                              double imagesPerSecond, double seconds) {}
+
+    public record Result(List<EpochResult> epochs, int bestEpoch, double bestValAccuracy,
+                         double imagesPerSecond, long optimizerSteps, double seconds) {}
+
+    public record Evaluation(ConfusionMatrix confusion, double loss) {
+        public double accuracy() {
+            return confusion.accuracy();
+        }
+    }
+
+    public Trainer(TrainConfig config, Module model, LinkedHashMap<String, Parameter> trainable, NDManager manager) {
+        if (trainable.isEmpty()) {
+            throw new IllegalArgumentException("nothing to train: no trainable parameters");
+        }
+        this.config = config;
+        this.model = model;
+        this.trainable = trainable;
+        this.manager = manager;
+    }
+
+    /** Appends one JSON object per log step and per epoch to {@code file}. */
+    public Trainer metricsTo(Path file) throws IOException {
+        this.metrics = file == null ? null : new MetricsLog(file);
+        return this;
+    }
+
+    /** Saves a resumable checkpoint in {@code dir} after every epoch; with resume, starts from it. */
+    public Trainer checkpointTo(Path dir, boolean resumeFromIt) {
+        this.checkpointDir = dir;
+        this.resume = resumeFromIt;
+        return this;
+    }
+
+    public Trainer showProgress(boolean show) {
+        this.progress = show;
+        return this;
+    }
+
+    public Result fit(ImageDataset train, ImageDataset val, ImageTransform transform) throws IOException {
+        int batchesPerEpoch = (train.size() + config.batchSize() - 1) / config.batchSize();
+        long stepsPerEpoch = (batchesPerEpoch + config.gradientAccumulation() - 1) / config.gradientAccumulation();
+        long totalSteps = stepsPerEpoch * config.epochs();
+        LearningRateSchedule schedule = new LearningRateSchedule(config.learningRate(),
+                Math.round(config.warmupRatio() * totalSteps), totalSteps, 0.0);
+        AdamW optimizer = new AdamW(trainable, config.weightDecay(), manager);
+        List<EpochResult> history = new ArrayList<>();
+        int startEpoch = 0;
+        int bestEpoch = -1;
+        double bestAcc = -1;
+        if (resume && checkpointDir != null && Checkpoint.exists(checkpointDir)) {
+            Checkpoint.State s = Checkpoint.load(checkpointDir, trainable, optimizer);
+            startEpoch = s.epochsDone();
+            bestEpoch = s.bestEpoch();
+            bestAcc = s.bestValAccuracy();
+            LOG.info("resumed from {} after epoch {}", checkpointDir, startEpoch);
+        }
+        Map<String, float[]> best = bestAcc >= 0 && checkpointDir != null
+                ? Checkpoint.loadBest(checkpointDir, trainable) : null;
+        long images = 0;
+        double trainSeconds = 0;
+        long t0 = System.nanoTime();
+        for (int epoch = startEpoch; epoch < config.epochs(); epoch++) {
+            Engine.getInstance().setRandomSeed((int) (config.seed() * 1_000 + epoch)); // dropout masks
+            long e0 = System.nanoTime();
+            double lossSum = 0;
+            int seen = 0;
+            try (BatchLoader loader = new BatchLoader(train, transform, config.batchSize(), true, config.seed(), epoch, false);
+                 ProgressBar bar = progressBar("epoch " + (epoch + 1) + "/" + config.epochs(), loader.numBatches())) {
+                int micro = 0;
+                for (Batch batch : loader) {
+                    double loss = forwardBackward(batch);
+                    lossSum += loss * batch.size();
+                    seen += batch.size();
+                    micro++;
+                    boolean last = micro == loader.numBatches();
+                    if (micro % config.gradientAccumulation() == 0 || last) {
+                        long step = optimizer.stepCount();
+                        double gradNorm = optimizer.clipGradNorm(config.maxGradNorm());
+                        double lr = schedule.at(step);
+                        optimizer.step(lr);
+                        if (metrics != null && (step + 1) % config.logEvery() == 0) {
+                            metrics.write(Map.of("type", "train", "epoch", epoch + 1, "step", step + 1,
+                                    "loss", loss, "lr", lr, "grad_norm", gradNorm,
+                                    "images_per_s", seen / seconds(e0)));
+                        }
+                    }
+                    if (bar != null) {
+                        bar.step();
+                        bar.setExtraMessage(String.format(Locale.ROOT, "loss %.4f | %.0f img/s", loss, seen / seconds(e0)));
+                    }
+                }
+            }
+            double epochSeconds = seconds(e0);
+            images += seen;
+            trainSeconds += epochSeconds;
+            Evaluation eval = evaluate(model, val, transform, config.batchSize(), manager);
+            EpochResult r = new EpochResult(epoch + 1, lossSum / seen, eval.loss(), eval.accuracy(),
+                    seen / epochSeconds, epochSeconds);
+            history.add(r);
+            LOG.info(String.format(Locale.ROOT, "epoch %d: train loss %.4f, val loss %.4f, val accuracy %.4f, %.0f img/s",
+                    r.epoch(), r.trainLoss(), r.valLoss(), r.valAccuracy(), r.imagesPerSecond()));
+            if (metrics != null) {
+                metrics.write(Map.of("type", "eval", "epoch", epoch + 1, "train_loss", r.trainLoss(),
+                        "val_loss", r.valLoss(), "val_accuracy", r.valAccuracy(),
+                        "images_per_s", r.imagesPerSecond(), "seconds", epochSeconds));
+            }
+            if (eval.accuracy() > bestAcc) {
+                bestAcc = eval.accuracy();
+                bestEpoch = epoch + 1;
+                best = snapshot();
+            }
+            if (checkpointDir != null) {
+                Checkpoint.save(checkpointDir, trainable, optimizer,
+                        new Checkpoint.State(epoch + 1, bestEpoch, bestAcc), best);
+            }
+        }
+        if (config.keepBest() && best != null) {
+            restore(best);
+            LOG.info("kept the weights of epoch {} (best val accuracy {})", bestEpoch,
+                    String.format(Locale.ROOT, "%.4f", bestAcc));
+        }
+        return new Result(history, bestEpoch, bestAcc, trainSeconds > 0 ? images / trainSeconds : 0,
+                optimizer.stepCount(), seconds(t0));
+    }
+
+    /** One micro-batch: forward, loss, backward (scaled for accumulation). Returns the batch loss. */
+    private double forwardBackward(Batch batch) {
+        try (NDScope scope = new NDScope();
+             GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+            scope.suppressNotUsedWarning();
+            NDArray x = manager.create(batch.pixels(),
+                    new Shape(batch.size(), batch.channels(), batch.height(), batch.width()));
+            NDArray logits = model.forward(x, true);
+            NDArray loss = crossEntropy(logits, batch.labels());
+            collector.backward(config.gradientAccumulation() == 1 ? loss : loss.div(config.gradientAccumulation()));
+            double value = loss.getFloat();
+            if (!Double.isFinite(value)) {
+                throw new IllegalStateException("training diverged: loss is " + value
+                        + " (lower the learning rate or enable gradient clipping)");
+            }
+            return value;
+        }
+    }
+
+    /** Mean softmax cross-entropy of {@code logits [N, K]} against integer labels. */
+    public static NDArray crossEntropy(NDArray logits, int[] labels) {
+        long classes = logits.getShape().get(1);
+        NDArray oneHot = logits.getManager().create(labels).oneHot((int) classes);
+        return logits.logSoftmax(1).mul(oneHot).sum(new int[] {1}).neg().mean();
+    }
+
+    /** Accuracy, confusion matrix and mean loss of {@code model} on {@code ds}, without gradients. */
+    public static Evaluation evaluate(Module model, ImageDataset ds, ImageTransform transform, int batchSize,
+                                      NDManager manager) {
+        ConfusionMatrix cm = new ConfusionMatrix(ds.classes());
+        double lossSum = 0;
+        try (BatchLoader loader = new BatchLoader(ds, transform, batchSize, false, 0, 0, false)) {
+            for (Batch batch : loader) {
+                try (NDScope scope = new NDScope()) {
+                    scope.suppressNotUsedWarning();
+                    NDArray x = manager.create(batch.pixels(),
+                            new Shape(batch.size(), batch.channels(), batch.height(), batch.width()));
+                    NDArray logits = model.forward(x, false);
+                    lossSum += crossEntropy(logits, batch.labels()).getFloat() * batch.size();
+                    int classes = (int) logits.getShape().get(1);
+                    cm.addAll(Metrics.argmax(logits.toFloatArray(), batch.size(), classes), batch.labels());
+                }
+            }
+        }
+        return new Evaluation(cm, cm.total() == 0 ? Double.NaN : lossSum / cm.total());
+    }
+
+    private Map<String, float[]> snapshot() {
+        Map<String, float[]> out = new LinkedHashMap<>();
+        trainable.forEach((k, p) -> out.put(k, p.getArray().toFloatArray()));
+        return out;
+    }
+
+    private void restore(Map<String, float[]> values) {
+        trainable.forEach((k, p) -> p.getArray().set(values.get(k)));
+    }
+
+    private ProgressBar progressBar(String task, int max) {
+        return progress ? Progress.bar(task, max) : null;
+    }
+
+    private static double seconds(long since) {
+        return Math.max(1e-9, (System.nanoTime() - since) / 1e9);
+    }
+}

@@ -1,0 +1,265 @@
+package org.peft4j.tuners.lora;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.peft4j.peft.TargetModules;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * LoRA settings, field for field Hugging Face PEFT's {@code LoraConfig} (snake_case in JSON).
+ *
+ * <p>{@code enableLora} is a peft4j extension for fused qkv linears (as loralib's MergedLinear):
+ * e.g. {@code [true, false, true]} adapts only the q and v thirds. Adapters using it have a
+ * smaller {@code lora_B} than PEFT expects and load only here.
+ */
+public record LoraConfig(
+        int r,
+        double loraAlpha,
+        double loraDropout,
+        TargetModules targetModules,
+        boolean useRslora,
+        Map<String, Integer> rankPattern,
+        Map<String, Double> alphaPattern,
+        Bias bias,
+        List<String> modulesToSave,
+        Init init,
+        List<Boolean> enableLora,
+        String baseModelNameOrPath) {
+
+    private static final Logger LOG = LoggerFactory.getLogger(LoraConfig.class);
+
+    /** Which biases train with the adapter (and are saved in it). */
+    public enum Bias {
+        NONE("none"), ALL("all"), LORA_ONLY("lora_only");
+        public final String json;
+
+        Bias(String json) {
+            this.json = json;
+        }
+
+        static Bias parse(String s) {
+            for (Bias b : values()) {
+                if (b.json.equals(s)) {
+                    return b;
+                }
+            }
+            throw new IllegalArgumentException("bias must be none, all or lora_only, got '" + s + "'");
+        }
+    }
+
+    /**
+     * How A and B start. KAIMING (PEFT {@code true}): A kaiming-uniform, B zero, so training starts
+     * at the base model. GAUSSIAN (PEFT {@code "gaussian"}): A ~ N(0, 1/r), B zero. RANDOM (PEFT
+     * {@code false}): B random too, a non-identity start, for tests.
+     */
+    public enum Init { KAIMING, GAUSSIAN, RANDOM }
+
+    public LoraConfig {
+        if (r <= 0) {
+            throw new IllegalArgumentException("r must be positive, got " + r);
+        }
+        if (loraDropout < 0 || loraDropout >= 1) {
+            throw new IllegalArgumentException("lora_dropout must be in [0, 1), got " + loraDropout);
+        }
+        rankPattern = rankPattern == null ? Map.of() : new LinkedHashMap<>(rankPattern);
+        alphaPattern = alphaPattern == null ? Map.of() : new LinkedHashMap<>(alphaPattern);
+        modulesToSave = modulesToSave == null ? List.of() : List.copyOf(modulesToSave);
+        if (enableLora != null && (enableLora.isEmpty() || !enableLora.contains(true))) {
+            throw new IllegalArgumentException("enable_lora must enable at least one slice, got " + enableLora);
+        }
+        enableLora = enableLora == null ? null : List.copyOf(enableLora);
+    }
+
+    public static LoraConfig of(int r, double alpha, TargetModules targets) {
+        return new LoraConfig(r, alpha, 0.0, targets, false, null, null, Bias.NONE, null, Init.KAIMING, null, null);
+    }
+
+    public LoraConfig withModulesToSave(List<String> modules) {
+        return new LoraConfig(r, loraAlpha, loraDropout, targetModules, useRslora, rankPattern, alphaPattern,
+                bias, modules, init, enableLora, baseModelNameOrPath);
+    }
+
+    public LoraConfig withDropout(double p) {
+        return new LoraConfig(r, loraAlpha, p, targetModules, useRslora, rankPattern, alphaPattern,
+                bias, modulesToSave, init, enableLora, baseModelNameOrPath);
+    }
+
+    public LoraConfig withBaseModel(String name) {
+        return new LoraConfig(r, loraAlpha, loraDropout, targetModules, useRslora, rankPattern, alphaPattern,
+                bias, modulesToSave, init, enableLora, name);
+    }
+
+    /** The rank of the module at {@code path}, after rank_pattern. */
+    public int rankFor(String path) {
+        String key = TargetModules.patternKey(rankPattern.keySet(), path);
+        return key == null ? r : rankPattern.get(key);
+    }
+
+    /** The alpha of the module at {@code path}, after alpha_pattern. */
+    public double alphaFor(String path) {
+        String key = TargetModules.patternKey(alphaPattern.keySet(), path);
+        return key == null ? loraAlpha : alphaPattern.get(key);
+    }
+
+    /** s = α/r, or α/√r with rsLoRA. */
+    public double scalingFor(String path) {
+        int rank = rankFor(path);
+        return useRslora ? alphaFor(path) / Math.sqrt(rank) : alphaFor(path) / rank;
+    }
+
+    // ---- adapter_config.json ----
+
+    private static final Set<String> KNOWN = Set.of(
+            "peft_type", "r", "lora_alpha", "lora_dropout", "target_modules", "exclude_modules", "use_rslora",
+            "rank_pattern", "alpha_pattern", "bias", "modules_to_save", "init_lora_weights", "enable_lora",
+            "base_model_name_or_path", "layers_to_transform", "layers_pattern", "task_type", "revision",
+            "inference_mode", "fan_in_fan_out", "use_dora", "auto_mapping", "layer_replication", "loftq_config",
+            "megatron_config", "megatron_core", "lora_bias", "eva_config", "corda_config", "use_qalora",
+            "qalora_group_size", "trainable_token_indices", "target_parameters", "runtime_config");
+
+    /**
+     * Reads PEFT's JSON. Unknown keys are dropped with a warning, as PEFT does; options that change
+     * the math and are not implemented (DoRA, fan_in_fan_out, ...) are refused rather than ignored.
+     */
+    public static LoraConfig fromJson(JsonNode o) {
+        String type = o.path("peft_type").asText("");
+        if (!type.equals("LORA")) {
+            throw new IllegalArgumentException("peft_type must be LORA, got '" + type + "'");
+        }
+        for (Iterator<String> it = o.fieldNames(); it.hasNext(); ) {
+            String k = it.next();
+            if (!KNOWN.contains(k)) {
+                LOG.warn("adapter_config.json: unknown key '{}' ignored", k);
+            }
+        }
+        refuse(o, "use_dora", o.path("use_dora").asBoolean(false), "DoRA is not supported yet");
+        refuse(o, "fan_in_fan_out", o.path("fan_in_fan_out").asBoolean(false), "fan_in_fan_out (Conv1D layers) is not supported");
+        refuse(o, "lora_bias", o.path("lora_bias").asBoolean(false), "lora_bias is not supported");
+        refuse(o, "layer_replication", !o.path("layer_replication").isNull() && !o.path("layer_replication").isMissingNode(),
+                "layer_replication is not supported");
+        JsonNode t = o.get("target_modules");
+        if (t == null || t.isNull()) {
+            throw new IllegalArgumentException("target_modules is required");
+        }
+        List<Integer> layers = null;
+        JsonNode lt = o.get("layers_to_transform");
+        if (lt != null && !lt.isNull()) {
+            layers = new ArrayList<>();
+            if (lt.isInt()) {
+                layers.add(lt.asInt());
+            } else {
+                for (JsonNode n : lt) {
+                    layers.add(n.asInt());
+                }
+            }
+        }
+        List<String> exclude = o.has("exclude_modules") && !o.get("exclude_modules").isNull()
+                ? strings(o.get("exclude_modules")) : null;
+        TargetModules targets = t.isTextual()
+                ? new TargetModules(null, t.asText(), exclude, layers)
+                : new TargetModules(strings(t), null, exclude, layers);
+        Map<String, Integer> rankPattern = new LinkedHashMap<>();
+        o.path("rank_pattern").fields().forEachRemaining(e -> rankPattern.put(e.getKey(), e.getValue().asInt()));
+        Map<String, Double> alphaPattern = new LinkedHashMap<>();
+        o.path("alpha_pattern").fields().forEachRemaining(e -> alphaPattern.put(e.getKey(), e.getValue().asDouble()));
+        JsonNode init = o.path("init_lora_weights");
+        Init initMode;
+        if (init.isMissingNode() || init.isNull() || (init.isBoolean() && init.asBoolean())) {
+            initMode = Init.KAIMING;
+        } else if (init.isBoolean()) {
+            initMode = Init.RANDOM;
+        } else if (init.asText().equals("gaussian")) {
+            initMode = Init.GAUSSIAN;
+        } else {
+            throw new IllegalArgumentException("init_lora_weights '" + init.asText() + "' is not supported (true, false, \"gaussian\")");
+        }
+        List<Boolean> enable = null;
+        if (o.has("enable_lora") && !o.get("enable_lora").isNull()) {
+            enable = new ArrayList<>();
+            for (JsonNode n : o.get("enable_lora")) {
+                enable.add(n.asBoolean());
+            }
+        }
+        return new LoraConfig(
+                o.path("r").asInt(8),
+                o.path("lora_alpha").asDouble(8),
+                o.path("lora_dropout").asDouble(0.0),
+                targets,
+                o.path("use_rslora").asBoolean(false),
+                rankPattern,
+                alphaPattern,
+                Bias.parse(o.path("bias").asText("none")),
+                o.has("modules_to_save") && !o.get("modules_to_save").isNull() ? strings(o.get("modules_to_save")) : null,
+                initMode,
+                enable,
+                o.path("base_model_name_or_path").isTextual() ? o.get("base_model_name_or_path").asText() : null);
+    }
+
+    private static void refuse(JsonNode o, String key, boolean set, String why) {
+        if (set) {
+            throw new IllegalArgumentException(key + ": " + why);
+        }
+    }
+
+    private static List<String> strings(JsonNode n) {
+        List<String> out = new ArrayList<>();
+        if (n.isTextual()) {
+            out.add(n.asText());
+        } else {
+            n.forEach(x -> out.add(x.asText()));
+        }
+        return out;
+    }
+
+    /** The fields PEFT writes for LoRA, sorted by key when serialised. */
+    public Map<String, Object> toJson() {
+        Map<String, Object> m = new TreeMap<>();
+        m.put("alpha_pattern", new TreeMap<>(alphaPattern));
+        m.put("auto_mapping", null);
+        m.put("base_model_name_or_path", baseModelNameOrPath);
+        m.put("bias", bias.json);
+        m.put("exclude_modules", targetModules.exclude().isEmpty() ? null : targetModules.exclude());
+        m.put("fan_in_fan_out", false);
+        m.put("inference_mode", true);
+        m.put("init_lora_weights", switch (init) {
+            case KAIMING -> (Object) Boolean.TRUE;
+            case GAUSSIAN -> "gaussian";
+            case RANDOM -> Boolean.FALSE;
+        });
+        m.put("layer_replication", null);
+        m.put("layers_pattern", null);
+        m.put("layers_to_transform", targetModules.layersToTransform());
+        m.put("loftq_config", Map.of());
+        m.put("lora_alpha", isWhole(loraAlpha) ? (Object) (long) loraAlpha : loraAlpha);
+        m.put("lora_bias", false);
+        m.put("lora_dropout", loraDropout);
+        m.put("megatron_config", null);
+        m.put("megatron_core", "megatron.core");
+        m.put("modules_to_save", modulesToSave.isEmpty() ? null : modulesToSave);
+        m.put("peft_type", "LORA");
+        m.put("r", r);
+        m.put("rank_pattern", new TreeMap<>(rankPattern));
+        m.put("revision", null);
+        m.put("target_modules", targetModules.regex() != null ? targetModules.regex()
+                : new ArrayList<>(new java.util.TreeSet<>(targetModules.names())));
+        m.put("task_type", null);
+        m.put("use_dora", false);
+        m.put("use_rslora", useRslora);
+        if (enableLora != null) {
+            m.put("enable_lora", enableLora);
+        }
+        return m;
+    }
+
+    private static boolean isWhole(double v) {
+        return v == Math.rint(v) && Math.abs(v) < 1e15;
+    }
+}

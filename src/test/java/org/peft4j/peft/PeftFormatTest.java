@@ -1,0 +1,161 @@
+package org.peft4j.peft;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.peft4j.Fixtures;
+import org.peft4j.io.Json;
+import org.peft4j.io.SafetensorsReader;
+import org.peft4j.models.vit.VitCheckpoint;
+import org.peft4j.models.vit.VitForImageClassification;
+import org.peft4j.tuners.lora.LoraConfig;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.TreeMap;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.peft4j.Fixtures.TOLERANCE;
+import static org.peft4j.Fixtures.assertClose;
+
+/** Adapters written by Hugging Face PEFT load here, and ours are written in exactly that format. */
+class PeftFormatTest {
+
+    private NDManager manager;
+
+    @BeforeEach
+    void open() {
+        manager = NDManager.newBaseManager();
+    }
+
+    @AfterEach
+    void close() {
+        manager.close();
+    }
+
+    private PeftModel load(String model, String adapter) throws IOException {
+        VitForImageClassification vit = VitCheckpoint.load(Fixtures.vitTiny(model), manager);
+        PeftModel peft = new PeftModel(vit, vit.headPath(), manager);
+        peft.load(Fixtures.vitTiny(adapter), PeftModel.DEFAULT_ADAPTER);
+        return peft;
+    }
+
+    private float[] logits(PeftModel peft) throws IOException {
+        NDArray x = Fixtures.input("pixel_values", manager);
+        return peft.forward(x, false).toFloatArray();
+    }
+
+    @Test
+    void peftWrittenAdapterGivesTheFoldedReferenceLogits() throws IOException {
+        PeftModel peft = load("hf", "peft-lora-hf");
+        assertClose(Fixtures.expected("logits_lora"), logits(peft), TOLERANCE);
+        // rank_pattern {"value": 2}: value layers have rank 2, query layers rank 4.
+        assertEquals(new ai.djl.ndarray.types.Shape(2, 32), peft.layers("default")
+                .get("vit.encoder.layer.0.attention.attention.value").parameters().get("lora_A.weight").getShape());
+        peft.disableAdapters();
+        assertClose(Fixtures.expected("logits"), logits(peft), TOLERANCE);
+    }
+
+    @Test
+    void timmAdapterOnFusedQkvWithRsLora() throws IOException {
+        PeftModel peft = load("timm", "peft-lora-timm");
+        assertTrue(peft.config("default").useRslora());
+        assertClose(Fixtures.expected("logits_lora_timm"), logits(peft), TOLERANCE);
+    }
+
+    @Test
+    void savedAdapterHasPeftKeysShapesAndConfig(@TempDir Path tmp) throws IOException {
+        PeftModel peft = load("hf", "peft-lora-hf");
+        Path out = tmp.resolve("adapter");
+        peft.save(out, "default");
+        try (SafetensorsReader ours = SafetensorsReader.open(out.resolve(PeftModel.WEIGHTS_FILE));
+             SafetensorsReader theirs = SafetensorsReader.open(Fixtures.vitTiny("peft-lora-hf/adapter_model.safetensors"))) {
+            assertEquals(new TreeMap<>(theirs.metadata()), new TreeMap<>(ours.metadata()));
+            assertEquals(List.copyOf(new java.util.TreeSet<>(theirs.names())), List.copyOf(new java.util.TreeSet<>(ours.names())));
+            for (String k : theirs.names()) {
+                assertEquals(java.util.Arrays.toString(theirs.info(k).shape()), java.util.Arrays.toString(ours.info(k).shape()), k);
+                assertClose(theirs.readFloats(k), ours.readFloats(k), 0f);
+            }
+        }
+        JsonNode theirs = Json.MAPPER.readTree(Fixtures.vitTiny("peft-lora-hf/adapter_config.json").toFile());
+        JsonNode ours = Json.MAPPER.readTree(out.resolve(PeftModel.CONFIG_FILE).toFile());
+        for (String field : List.of("peft_type", "r", "lora_alpha", "target_modules", "rank_pattern",
+                "modules_to_save", "use_rslora", "bias", "init_lora_weights", "fan_in_fan_out", "use_dora")) {
+            assertEquals(theirs.get(field).toString().replace(".0", ""), ours.get(field).toString().replace(".0", ""), field);
+        }
+        // Python json.dumps(indent=2, sort_keys=True) layout, as PEFT writes it.
+        String text = Files.readString(out.resolve(PeftModel.CONFIG_FILE));
+        assertTrue(text.startsWith("{\n  \"alpha_pattern\": {},\n"), text);
+
+        VitForImageClassification vit = VitCheckpoint.load(Fixtures.vitTiny("hf"), manager);
+        PeftModel again = new PeftModel(vit, vit.headPath(), manager);
+        again.load(out, "reloaded");
+        assertClose(Fixtures.expected("logits_lora"), logits(again), TOLERANCE);
+    }
+
+    @Test
+    void mergeUnmergeAndMergeAndUnload(@TempDir Path tmp) throws IOException {
+        PeftModel peft = load("hf", "peft-lora-hf");
+        peft.merge(true, "default");
+        assertClose(Fixtures.expected("logits_lora"), logits(peft), TOLERANCE);
+        peft.unmerge();
+        assertClose(Fixtures.expected("logits_lora"), logits(peft), TOLERANCE);
+        peft.disableAdapters();
+        assertClose(Fixtures.expected("logits"), logits(peft), TOLERANCE);
+        peft.setActiveAdapters("default");
+
+        VitForImageClassification merged = (VitForImageClassification) peft.mergeAndUnload(true);
+        VitCheckpoint.save(merged, tmp.resolve("merged"));
+        VitForImageClassification reloaded = VitCheckpoint.load(tmp.resolve("merged"), manager);
+        assertClose(Fixtures.expected("logits_lora"),
+                reloaded.forward(Fixtures.input("pixel_values", manager), false).toFloatArray(), TOLERANCE);
+    }
+
+    @Test
+    void safeMergeRefusesNonFiniteWeights() throws IOException {
+        PeftModel peft = load("hf", "peft-lora-hf");
+        NDArray b = peft.layers("default").get("vit.encoder.layer.1.attention.attention.query")
+                .parameters().get("lora_B.weight").getArray();
+        b.set(new float[(int) b.size()]);
+        b.set(ai.djl.ndarray.index.NDIndex.sliceAxis(0, 0, 1), Float.NaN);
+        float[] before = peft.base().namedParameters()
+                .get("vit.encoder.layer.1.attention.attention.query.weight").getArray().toFloatArray();
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> peft.merge(true, "default"));
+        assertTrue(e.getMessage().contains("NaN"), e.getMessage());
+        assertClose(before, peft.base().namedParameters()
+                .get("vit.encoder.layer.1.attention.attention.query.weight").getArray().toFloatArray(), 0f);
+    }
+
+    @Test
+    void adapterForAnotherModelIsRefusedWithTheFileName() throws IOException {
+        VitForImageClassification vit = VitCheckpoint.load(Fixtures.vitTiny("hf"), manager);
+        PeftModel peft = new PeftModel(vit, vit.headPath(), manager);
+        IOException e = assertThrows(IOException.class,
+                () -> peft.load(Fixtures.vitTiny("peft-lora-timm"), "x"));
+        assertTrue(e.getMessage().contains("adapter_config.json"), e.getMessage());
+        assertTrue(peft.adapterNames().isEmpty());
+    }
+
+    @Test
+    void trainableSummaryMatchesPeftForVitBase() {
+        // Reference from Hugging Face PEFT's image-classification example: ViT-B/16, 101 labels,
+        // r=16 on query/value, classifier saved: 667,493 of 86,466,149.
+        var config = org.peft4j.models.vit.VitConfig.fromJson(Json.MAPPER.createObjectNode()
+                .put("num_labels", 101).put("layer_norm_eps", 1e-12));
+        VitForImageClassification vit = new VitForImageClassification(config);
+        vit.initialize(manager);
+        PeftModel peft = new PeftModel(vit, vit.headPath(), manager);
+        peft.addAdapter("default", LoraConfig.of(16, 16, TargetModules.of("query", "value"))
+                .withModulesToSave(List.of("classifier")));
+        assertEquals("trainable params: 667,493 || all params: 86,466,149 || trainable%: 0.7720",
+                peft.counts().summary());
+    }
+}
