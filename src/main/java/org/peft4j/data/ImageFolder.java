@@ -64,7 +64,7 @@ public final class ImageFolder {
      * Decodes one file; gray stays 1 channel, everything else becomes RGB (alpha dropped). A decoder
      * warning counts as corruption: the JPEG reader only warns on a truncated file and fills the rest with gray.
      */
-    static RawImage decode(Path file) {
+    public static RawImage decode(Path file) {
         try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
             if (in == null) {
                 throw new DataException("Cannot open image " + file);
@@ -146,7 +146,7 @@ public final class ImageFolder {
         }
     }
 
-    static boolean isImageFile(Path file) {
+    public static boolean isImageFile(Path file) {
         String name = file.getFileName().toString();
         int dot = name.lastIndexOf('.');
         return !name.startsWith(".") && dot > 0

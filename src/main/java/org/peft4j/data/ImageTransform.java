@@ -48,9 +48,17 @@ public record ImageTransform(int size, int channels, float[] mean, float[] std) 
     public void apply(RawImage img, float[] dst, int offset) {
         int plane = size * size;
         float[] source = new float[img.width() * img.height()];
+        boolean replicateGray = img.channels() <= 2 && channels == 3;
         for (int c = 0; c < channels; c++) {
-            sourcePlane(img, c, source);
-            resize(source, img.width(), img.height(), dst, offset + c * plane, size, size);
+            if (replicateGray && c > 0) {
+                // Gray to RGB: every channel is the same resized plane, so resize once and copy it.
+                System.arraycopy(dst, offset, dst, offset + c * plane, plane);
+            } else {
+                sourcePlane(img, c, source);
+                resize(source, img.width(), img.height(), dst, offset + c * plane, size, size);
+            }
+        }
+        for (int c = 0; c < channels; c++) {
             float m = mean[c];
             float s = std[c];
             for (int i = offset + c * plane, end = i + plane; i < end; i++) {
@@ -109,7 +117,7 @@ public record ImageTransform(int size, int channels, float[] mean, float[] std) 
     private static void sampling(int srcSize, int dstSize, int[] lo, int[] hi, float[] weight) {
         double scale = (double) srcSize / dstSize;
         for (int d = 0; d < dstSize; d++) {
-            double s = Math.max(0.0, d * scale);
+            double s = Math.max(0.0, (d + 0.5) * scale - 0.5);
             int i0 = Math.min((int) s, srcSize - 1);
             lo[d] = i0;
             hi[d] = Math.min(i0 + 1, srcSize - 1);

@@ -32,7 +32,7 @@ public final class AtomicFiles {
     /**
      * Writes {@code target} from what {@code writer} puts in the stream. If the writer throws, the
      * temporary file is removed and an existing {@code target} is left untouched. The writer may
-     * close the stream (Jackson does); that only flushes it.
+     * close the stream (Jackson does); that only flushes it. Missing parent directories are created.
      */
     public static void write(Path target, IOConsumer<OutputStream> writer) throws IOException {
         Path dir = parentOf(target);
@@ -56,6 +56,7 @@ public final class AtomicFiles {
         syncDirectory(dir);
     }
 
+    /** Writes {@code content} as UTF-8, atomically. */
     public static void writeString(Path target, String content) throws IOException {
         byte[] bytes = content.getBytes(StandardCharsets.UTF_8);
         write(target, out -> out.write(bytes));

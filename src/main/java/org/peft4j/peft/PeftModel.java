@@ -234,18 +234,17 @@ public final class PeftModel {
 
     // ---- Hugging Face PEFT format ----
 
-    /** Writes {@code adapter_config.json} and {@code adapter_model.safetensors} atomically. */
+    /**
+     * Writes {@code adapter_config.json} and {@code adapter_model.safetensors} into {@code dir}, each
+     * atomically (other files there, such as training metrics, are kept).
+     */
     public void save(Path dir, String name) throws IOException {
         Adapter a = requireAdapter(name);
-        Map<String, Parameter> state = stateParameters(name);
-        AtomicFiles.replaceDirectory(dir, tmp -> {
-            SafetensorsWriter writer = new SafetensorsWriter();
-            for (Map.Entry<String, Parameter> e : state.entrySet()) {
-                writer.add(PREFIX + e.getKey(), e.getValue().getArray());
-            }
-            writer.write(tmp.resolve(WEIGHTS_FILE));
-            Files.writeString(tmp.resolve(CONFIG_FILE), Json.toPythonStyle(a.config.toJson()));
-        });
+        Files.createDirectories(dir);
+        SafetensorsWriter writer = new SafetensorsWriter();
+        stateParameters(name).forEach((key, p) -> writer.add(PREFIX + key, p.getArray()));
+        writer.write(dir.resolve(WEIGHTS_FILE));
+        AtomicFiles.writeString(dir.resolve(CONFIG_FILE), Json.toPythonStyle(a.config.toJson()));
     }
 
     /** Reads a PEFT adapter folder as adapter {@code name}, checking every tensor's name and shape. */

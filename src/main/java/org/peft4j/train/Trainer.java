@@ -175,20 +175,28 @@ public final class Trainer {
 
     /** One micro-batch: forward, loss, backward (scaled for accumulation). Returns the batch loss. */
     private double forwardBackward(Batch batch) {
-        try (NDScope scope = new NDScope();
-             GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+        try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
             NDArray x = manager.create(batch.pixels(),
                     new Shape(batch.size(), batch.channels(), batch.height(), batch.width()));
-            NDArray logits = model.forward(x, true);
-            NDArray loss = crossEntropy(logits, batch.labels());
-            collector.backward(config.gradientAccumulation() == 1 ? loss : loss.div(config.gradientAccumulation()));
-            double value = loss.getFloat();
+            double value = backward(model, x, batch.labels(), 1.0 / config.gradientAccumulation());
             if (!Double.isFinite(value)) {
                 throw new IllegalStateException("training diverged: loss is " + value
                         + " (lower the learning rate or enable gradient clipping)");
             }
             return value;
+        }
+    }
+
+    /**
+     * Forward pass, cross-entropy and backward of {@code lossScale × loss}; gradients add to the
+     * trainable parameters'. Returns the unscaled loss. Callers own the scope that frees the graph.
+     */
+    public static double backward(Module model, NDArray x, int[] labels, double lossScale) {
+        try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+            NDArray loss = crossEntropy(model.forward(x, true), labels);
+            collector.backward(lossScale == 1.0 ? loss : loss.mul((float) lossScale));
+            return loss.getFloat();
         }
     }
 

@@ -165,16 +165,16 @@ public final class VitCheckpoint {
         return head + (names.size() > head.size() ? " and " + (names.size() - head.size()) + " more" : "");
     }
 
-    /** Writes {@code config.json} + {@code model.safetensors} so that the folder loads here and in transformers. */
+    /**
+     * Writes {@code config.json} + {@code model.safetensors}, each atomically, so that the folder
+     * loads here and in transformers.
+     */
     public static void save(VitForImageClassification model, Path dir) throws IOException {
-        AtomicFiles.replaceDirectory(dir, tmp -> {
-            SafetensorsWriter writer = new SafetensorsWriter();
-            for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
-                writer.add(e.getKey(), e.getValue().getArray());
-            }
-            writer.write(tmp.resolve(WEIGHTS_FILE));
-            Files.writeString(tmp.resolve("config.json"), Json.toPythonStyle(Json.MAPPER.convertValue(
-                    model.config().toJson(), Map.class)) + "\n");
-        });
+        Files.createDirectories(dir);
+        SafetensorsWriter writer = new SafetensorsWriter();
+        model.namedParameters().forEach((name, p) -> writer.add(name, p.getArray()));
+        writer.write(dir.resolve(WEIGHTS_FILE));
+        AtomicFiles.writeString(dir.resolve("config.json"),
+                Json.toPythonStyle(Json.MAPPER.convertValue(model.config().toJson(), Map.class)) + "\n");
     }
 }

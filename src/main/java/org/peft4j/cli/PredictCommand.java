@@ -1,0 +1,140 @@
+package org.peft4j.cli;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
+import org.peft4j.data.ImageFolder;
+import org.peft4j.data.ImageTransform;
+import org.peft4j.data.RawImage;
+import org.peft4j.io.Json;
+import org.peft4j.io.SafetensorsReader;
+import org.peft4j.io.SafetensorsWriter;
+import org.peft4j.models.vit.VitConfig;
+import org.peft4j.train.FineTuning;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+
+@Command(name = "predict", mixinStandardHelpOptions = true,
+        description = "Classify an image, a folder of images, or a .safetensors file of pixel_values [N,C,H,W]; "
+                + "prints one JSON line per input.")
+final class PredictCommand implements Callable<Integer> {
+
+    @Option(names = "--model", required = true)
+    String model;
+
+    @Option(names = "--adapter", description = "PEFT adapter folder.")
+    Path adapter;
+
+    @Option(names = "--input", required = true, description = "Image file, folder of images, or .safetensors with pixel_values.")
+    Path input;
+
+    @Option(names = "--output", description = "Write logits [N, num_labels] float32 to this .safetensors file.")
+    Path output;
+
+    @Option(names = "--batch-size", defaultValue = "32")
+    int batchSize;
+
+    /** Preprocessed inputs: {@code count} images of {@code c×h×w} floats, with display names. */
+    private record Inputs(List<String> names, float[] pixels, int channels, int height, int width) {}
+
+    @Override
+    public Integer call() throws Exception {
+        if (!Files.exists(input)) {
+            throw new IOException(input + ": not found");
+        }
+        try (NDManager manager = NDManager.newBaseManager()) {
+            Models.Loaded loaded = Models.load(model, adapter, manager);
+            VitConfig config = loaded.vit().config();
+            Inputs in = read(FineTuning.transformFor(loaded.vit()), config);
+            int n = in.names().size();
+            int labels = config.numLabels();
+            int per = in.channels() * in.height() * in.width();
+            float[] logits = new float[n * labels];
+            for (int from = 0; from < n; from += batchSize) {
+                int count = Math.min(batchSize, n - from);
+                float[] chunk = new float[count * per];
+                System.arraycopy(in.pixels(), from * per, chunk, 0, count * per);
+                try (NDScope scope = new NDScope()) {
+                    scope.suppressNotUsedWarning();
+                    NDArray x = manager.create(chunk, new Shape(count, in.channels(), in.height(), in.width()));
+                    float[] out = loaded.runnable().forward(x, false).toFloatArray();
+                    System.arraycopy(out, 0, logits, from * labels, out.length);
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                int best = 0;
+                double max = Double.NEGATIVE_INFINITY;
+                for (int k = 0; k < labels; k++) {
+                    max = Math.max(max, logits[i * labels + k]);
+                }
+                double sum = 0;
+                for (int k = 0; k < labels; k++) {
+                    sum += Math.exp(logits[i * labels + k] - max);
+                    if (logits[i * labels + k] > logits[i * labels + best]) {
+                        best = k;
+                    }
+                }
+                Map<String, Object> line = new LinkedHashMap<>();
+                line.put("input", in.names().get(i));
+                line.put("label", config.labels().get(best));
+                line.put("score", Math.exp(logits[i * labels + best] - max) / sum);
+                System.out.println(Json.MAPPER.writeValueAsString(line));
+            }
+            if (output != null) {
+                new SafetensorsWriter().add("logits", logits, n, labels).write(output);
+            }
+        }
+        return 0;
+    }
+
+    private Inputs read(ImageTransform transform, VitConfig config) throws IOException {
+        if (input.toString().endsWith(".safetensors")) {
+            try (SafetensorsReader r = SafetensorsReader.open(input)) {
+                if (!r.contains("pixel_values")) {
+                    throw new IOException(input + ": no tensor 'pixel_values' (has " + r.names() + ")");
+                }
+                long[] s = r.info("pixel_values").shape();
+                if (s.length != 4 || s[1] != config.numChannels() || s[2] != config.imageSize() || s[3] != config.imageSize()) {
+                    throw new IOException(input + ": pixel_values has shape " + new Shape(s) + ", the model needs [N, "
+                            + config.numChannels() + ", " + config.imageSize() + ", " + config.imageSize() + "]");
+                }
+                List<String> names = new ArrayList<>();
+                for (int i = 0; i < s[0]; i++) {
+                    names.add(input.getFileName() + "#" + i);
+                }
+                return new Inputs(names, r.readFloats("pixel_values"), (int) s[1], (int) s[2], (int) s[3]);
+            }
+        }
+        List<Path> files;
+        if (Files.isDirectory(input)) {
+            try (Stream<Path> list = Files.list(input)) {
+                files = list.filter(ImageFolder::isImageFile).sorted().toList();
+            }
+            if (files.isEmpty()) {
+                throw new IOException(input + ": no PNG/JPEG/BMP/GIF images in this folder");
+            }
+        } else {
+            files = List.of(input);
+        }
+        int per = transform.floatsPerImage();
+        float[] pixels = new float[files.size() * per];
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < files.size(); i++) {
+            RawImage img = ImageFolder.decode(files.get(i));
+            transform.apply(img, pixels, i * per);
+            names.add(files.get(i).toString());
+        }
+        return new Inputs(names, pixels, config.numChannels(), config.imageSize(), config.imageSize());
+    }
+}

@@ -1,0 +1,133 @@
+package org.peft4j.train;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Parameter;
+import org.peft4j.data.DataSpec;
+import org.peft4j.data.ImageTransform;
+import org.peft4j.eval.ConfusionMatrix;
+import org.peft4j.models.vit.VitCheckpoint;
+import org.peft4j.models.vit.VitForImageClassification;
+import org.peft4j.nn.Module;
+import org.peft4j.peft.AdapterLabels;
+import org.peft4j.peft.PeftModel;
+import org.peft4j.tuners.lora.LoraConfig;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * One fine-tuning job end to end: choose what trains (LoRA, the head only, or everything), train,
+ * test, save. The CLI's {@code train} and the demo's comparison table both run through here.
+ */
+public final class FineTuning {
+
+    public enum Method {
+        LORA, HEAD, FULL;
+
+        public static Method parse(String s) {
+            return switch (s.toLowerCase(Locale.ROOT)) {
+                case "lora" -> LORA;
+                case "head", "head-only", "linear-probe" -> HEAD;
+                case "full" -> FULL;
+                default -> throw new IllegalArgumentException("method must be lora, head or full, got '" + s + "'");
+            };
+        }
+
+        public String label() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    public record Outcome(Method method, double testAccuracy, double bestValAccuracy, long trainableParams,
+                          long allParams, double imagesPerSecond, double seconds, ConfusionMatrix confusion,
+                          Trainer.Result training) {
+        public double trainablePercent() {
+            return allParams == 0 ? 0 : 100.0 * trainableParams / allParams;
+        }
+
+        public Map<String, Object> toJson() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("method", method.label());
+            m.put("accuracy", testAccuracy);
+            m.put("best_val_accuracy", bestValAccuracy);
+            m.put("trainable_params", trainableParams);
+            m.put("all_params", allParams);
+            m.put("trainable_percent", trainablePercent());
+            m.put("images_per_s", imagesPerSecond);
+            m.put("seconds", seconds);
+            return m;
+        }
+    }
+
+    private FineTuning() {}
+
+    /**
+     * Trains {@code model} (whose head already has the data's labels) and writes the result to
+     * {@code outDir}: PEFT adapter files for LoRA, a full model (config.json + model.safetensors)
+     * otherwise, beside metrics.jsonl and the resumable checkpoint/.
+     */
+    public static Outcome run(VitForImageClassification model, Method method, LoraConfig lora, TrainConfig config,
+                              DataSpec.Splits data, Path outDir, NDManager manager, boolean progress,
+                              boolean resume) throws IOException {
+        long t0 = System.nanoTime();
+        PeftModel peft = null;
+        LinkedHashMap<String, Parameter> trainable;
+        long all;
+        switch (method) {
+            case LORA -> {
+                peft = new PeftModel(model, model.headPath(), manager);
+                peft.addAdapter(PeftModel.DEFAULT_ADAPTER, lora);
+                trainable = peft.trainableParameters();
+                all = peft.counts().all();
+            }
+            case HEAD -> {
+                model.setTrainable(false);
+                model.head().setTrainable(true);
+                trainable = prefixed(model.head().namedParameters(), model.headPath());
+                all = count(model.namedParameters());
+            }
+            case FULL -> {
+                model.setTrainable(true);
+                trainable = model.namedParameters();
+                all = count(trainable);
+            }
+            default -> throw new IllegalStateException();
+        }
+        ImageTransform transform = transformFor(model);
+        Files.createDirectories(outDir);
+        Trainer trainer = new Trainer(config, model, trainable, manager)
+                .metricsTo(outDir.resolve("metrics.jsonl"))
+                .checkpointTo(outDir.resolve("checkpoint"), resume)
+                .showProgress(progress);
+        Trainer.Result result = trainer.fit(data.train(), data.val(), transform);
+        Trainer.Evaluation test = Trainer.evaluate(model, data.test(), transform, config.batchSize(), manager);
+        if (peft != null) {
+            peft.save(outDir, PeftModel.DEFAULT_ADAPTER);
+            AdapterLabels.write(outDir, model.config().labels());
+        } else {
+            VitCheckpoint.save(model, outDir);
+        }
+        return new Outcome(method, test.accuracy(), result.bestValAccuracy(), count(trainable), all,
+                result.imagesPerSecond(), (System.nanoTime() - t0) / 1e9, test.confusion(), result);
+    }
+
+    /** Images resized and normalised as the model expects. */
+    public static ImageTransform transformFor(VitForImageClassification model) {
+        var c = model.config();
+        return new ImageTransform(c.imageSize(), c.numChannels(), c.imageMean(), c.imageStd());
+    }
+
+    private static LinkedHashMap<String, Parameter> prefixed(Map<String, Parameter> params, String prefix) {
+        LinkedHashMap<String, Parameter> out = new LinkedHashMap<>();
+        params.forEach((k, v) -> out.put(Module.join(prefix, k), v));
+        return out;
+    }
+
+    private static long count(Map<String, Parameter> params) {
+        return params.values().stream().mapToLong(Module::numel).sum();
+    }
+}
