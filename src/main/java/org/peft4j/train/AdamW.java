@@ -3,6 +3,7 @@ package org.peft4j.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 
 import java.util.ArrayList;
@@ -53,7 +54,9 @@ public final class AdamW {
     /** The no-decay rule: biases, norms, 1-D parameters, class/prompt tokens, position embeddings. */
     public static boolean decays(String name, Parameter p) {
         String n = name.toLowerCase();
-        return p.getShape().dimension() >= 2
+        // A Parameter built from an array (Parameter.builder().optArray) declares no shape.
+        Shape shape = p.getShape() != null ? p.getShape() : p.getArray().getShape();
+        return shape.dimension() >= 2
                 && !n.endsWith("bias")
                 && !n.contains("norm")
                 && !n.contains("token")

@@ -1,0 +1,152 @@
+package org.peft4j.demo;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
+import org.peft4j.data.DataSpec;
+import org.peft4j.data.FashionMnist;
+import org.peft4j.data.ImageDataset;
+import org.peft4j.data.ImageDatasets;
+import org.peft4j.io.AtomicFiles;
+import org.peft4j.io.Json;
+import org.peft4j.models.vit.VitCheckpoint;
+import org.peft4j.models.vit.VitConfig;
+import org.peft4j.models.vit.VitForImageClassification;
+import org.peft4j.models.vit.VitPresets;
+import org.peft4j.peft.TargetModules;
+import org.peft4j.train.FineTuning;
+import org.peft4j.train.TrainConfig;
+import org.peft4j.tuners.lora.LoraConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The built-in job. A small ViT is pretrained on the upper-body garments of Fashion-MNIST
+ * (T-shirt, trouser, pullover, dress, coat) and cached; it is then adapted to the other five
+ * classes (sandal, shirt, sneaker, bag, ankle boot) from a few hundred images per class, three
+ * ways: head only (frozen backbone), LoRA on query/value plus the head, and full fine-tuning.
+ */
+public final class FashionMnistDemo {
+
+    private static final Logger LOG = LoggerFactory.getLogger(FashionMnistDemo.class);
+    static final List<Integer> PRETRAIN_CLASSES = List.of(0, 1, 2, 3, 4);
+    static final List<Integer> DOWNSTREAM_CLASSES = List.of(5, 6, 7, 8, 9);
+    /** Bump when the pretraining recipe changes, so stale cached backbones are not reused. */
+    static final String BACKBONE_NAME = "vit-fmnist-garments-v1";
+
+    /** What a run can change; defaults are sized for ~10 minutes on 2 cores, pretraining included. */
+    public record Settings(Path dataDir, Path cacheDir, Path outDir, int perClass, int epochs, int pretrainEpochs,
+                           int pretrainPerClass, long seed, boolean progress) {}
+
+    public record Report(Map<String, Object> backbone, List<FineTuning.Outcome> outcomes, Path outDir) {}
+
+    private FashionMnistDemo() {}
+
+    public static Report run(Settings s) throws IOException {
+        Engine.getInstance().setRandomSeed((int) s.seed());
+        Map<String, Object> backbone = ensureBackbone(s);
+        ImageDataset train = ImageDatasets.selectClasses(FashionMnist.load(s.dataDir(), true), DOWNSTREAM_CLASSES);
+        ImageDataset test = ImageDatasets.selectClasses(FashionMnist.load(s.dataDir(), false), DOWNSTREAM_CLASSES);
+        ImageDataset[] trainVal = ImageDatasets.splitTrainVal(train, 0.1, s.seed());
+        ImageDataset few = ImageDatasets.limitPerClass(trainVal[0], s.perClass(), s.seed());
+        DataSpec.Splits splits = new DataSpec.Splits(few, ImageDatasets.limitPerClass(trainVal[1], 200, s.seed()), test);
+        LOG.info("downstream task: {} ({} training images, {} validation, {} test)",
+                train.classes(), few.size(), splits.val().size(), test.size());
+
+        List<FineTuning.Outcome> outcomes = new ArrayList<>();
+        Path backboneDir = s.cacheDir().resolve(BACKBONE_NAME);
+        for (FineTuning.Method method : List.of(FineTuning.Method.HEAD, FineTuning.Method.LORA, FineTuning.Method.FULL)) {
+            LOG.info("fine-tuning: {}", method.label());
+            try (NDManager manager = NDManager.newBaseManager()) {
+                Engine.getInstance().setRandomSeed((int) s.seed());
+                VitForImageClassification vit = VitCheckpoint.load(backboneDir, manager,
+                        new VitCheckpoint.Options(few.classes(), null));
+                LoraConfig lora = LoraConfig.of(8, 16, TargetModules.of("query", "value"))
+                        .withModulesToSave(List.of(vit.headPath()));
+                TrainConfig config = new TrainConfig(s.epochs(), 32, learningRate(method), 0.01, 0.1, 1, 1.0,
+                        s.seed(), 20, true);
+                outcomes.add(FineTuning.run(vit, method, lora, config, splits, s.outDir().resolve(method.label()),
+                        manager, s.progress(), false));
+            }
+        }
+        return new Report(backbone, outcomes, s.outDir());
+    }
+
+    /** Installs Debian's Fashion-MNIST package when it is missing and we may (root + apt). */
+    public static void ensureData(Path dataDir) throws IOException, InterruptedException {
+        DatasetInstaller.ensure(dataDir);
+    }
+
+    /** Peak learning rates that suit each method here (a head alone tolerates a larger step). */
+    static double learningRate(FineTuning.Method method) {
+        return switch (method) {
+            case HEAD -> 5e-3;
+            case LORA -> 3e-3;
+            case FULL -> 1e-3;
+        };
+    }
+
+    /** Loads the cached backbone's record, pretraining it first when the cache has none. */
+    static Map<String, Object> ensureBackbone(Settings s) throws IOException {
+        Path dir = s.cacheDir().resolve(BACKBONE_NAME);
+        Path record = dir.resolve("pretraining.json");
+        if (Files.isRegularFile(record) && Files.isRegularFile(dir.resolve(VitCheckpoint.WEIGHTS_FILE))) {
+            LOG.info("using the cached pretrained backbone in {}", dir);
+            @SuppressWarnings("unchecked")
+            Map<String, Object> m = Json.MAPPER.readValue(record.toFile(), Map.class);
+            m.put("cached", true);
+            return m;
+        }
+        LOG.info("pretraining the backbone on {} (cached in {} for later runs)",
+                PRETRAIN_CLASSES.stream().map(FashionMnist.CLASSES::get).toList(), dir);
+        ImageDataset all = ImageDatasets.selectClasses(FashionMnist.load(s.dataDir(), true), PRETRAIN_CLASSES);
+        ImageDataset[] trainVal = ImageDatasets.splitTrainVal(all, 0.05, s.seed());
+        ImageDataset train = ImageDatasets.limitPerClass(trainVal[0], s.pretrainPerClass(), s.seed());
+        ImageDataset test = ImageDatasets.selectClasses(FashionMnist.load(s.dataDir(), false), PRETRAIN_CLASSES);
+        Files.createDirectories(s.cacheDir());
+        Path work = Files.createTempDirectory(s.cacheDir(), ".pretrain-");
+        try (NDManager manager = NDManager.newBaseManager()) {
+            VitConfig config = VitPresets.get("vit-fmnist-demo").withLabels(train.classes());
+            VitForImageClassification vit = new VitForImageClassification(config);
+            vit.initialize(manager);
+            TrainConfig tc = new TrainConfig(s.pretrainEpochs(), 64, 2e-3, 0.05, 0.1, 1, 1.0, s.seed(), 50, true);
+            FineTuning.Outcome o = FineTuning.run(vit, FineTuning.Method.FULL, null, tc,
+                    new DataSpec.Splits(train, trainVal[1], test), work, manager, s.progress(), false);
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", BACKBONE_NAME);
+            m.put("classes", train.classes());
+            m.put("train_images", train.size());
+            m.put("epochs", s.pretrainEpochs());
+            m.put("test_accuracy", o.testAccuracy());
+            m.put("seconds", o.seconds());
+            AtomicFiles.writeString(work.resolve("pretraining.json"), Json.toPythonStyle(m) + "\n");
+            AtomicFiles.replaceDirectory(dir, tmp -> {
+                for (String f : List.of("config.json", VitCheckpoint.WEIGHTS_FILE, "pretraining.json", "metrics.jsonl")) {
+                    Files.copy(work.resolve(f), tmp.resolve(f));
+                }
+            });
+            m.put("cached", false);
+            return m;
+        } finally {
+            deleteRecursively(work);
+        }
+    }
+
+    private static void deleteRecursively(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (var walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}
