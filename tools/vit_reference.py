@@ -288,6 +288,10 @@ def torchvision_vit(hf, shape, image_size=None, where="model"):
         num_heads=shape.num_heads, hidden_dim=shape.hidden_dim, mlp_dim=shape.mlp_dim,
         num_classes=num_classes, norm_layer=partial(torch.nn.LayerNorm, eps=shape.layer_norm_eps),
     )
+    channels = _require(hf, "vit.embeddings.patch_embeddings.projection.weight", where).shape[1]
+    if channels != 3:  # torchvision hard-codes RGB; e.g. Fashion-MNIST models take one channel
+        model.conv_proj = torch.nn.Conv2d(channels, shape.hidden_dim, kernel_size=shape.patch_size,
+                                          stride=shape.patch_size)
     state = hf_to_torchvision(hf, shape, where)
     state["encoder.pos_embedding"] = resize_pos_embed(state["encoder.pos_embedding"], image_size // shape.patch_size)
     for key, value in state.items():

@@ -12,6 +12,9 @@ import org.peft4j.peft.AdapterLabels;
 import org.peft4j.peft.PeftModel;
 import org.peft4j.tuners.lora.LoraConfig;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,6 +27,8 @@ import java.util.Map;
  * test, save. The CLI's {@code train} and the demo's comparison table both run through here.
  */
 public final class FineTuning {
+
+    private static final Logger LOG = LoggerFactory.getLogger(FineTuning.class);
 
     public enum Method {
         LORA, HEAD, FULL;
@@ -83,6 +88,7 @@ public final class FineTuning {
                 peft.addAdapter(PeftModel.DEFAULT_ADAPTER, lora);
                 trainable = peft.trainableParameters();
                 all = peft.counts().all();
+                LOG.info(peft.counts().summary());
             }
             case HEAD -> {
                 model.setTrainable(false);
@@ -96,6 +102,9 @@ public final class FineTuning {
                 all = count(trainable);
             }
             default -> throw new IllegalStateException();
+        }
+        if (method != Method.LORA) {
+            LOG.info(new PeftModel.ParameterCounts(count(trainable), all).summary());
         }
         ImageTransform transform = transformFor(model);
         Files.createDirectories(outDir);

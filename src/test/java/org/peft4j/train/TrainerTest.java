@@ -142,8 +142,14 @@ class TrainerTest {
         assertSameValues(first, second, 1e-7);
     }
 
+    static Map<String, float[]> firstInit;
     private Map<String, float[]> trainTwoEpochs() throws IOException {
         Setup s = lora(3, LORA);
+        Map<String, float[]> init = values(s.vit.namedParameters());
+        init.putAll(values(s.trainable));
+        if (firstInit == null) { firstInit = init; } else {
+            for (String k : init.keySet()) if (!java.util.Arrays.equals(init.get(k), firstInit.get(k))) System.out.println("DIAG init differs " + k);
+        }
         s.trainer(config(2, 4, 1e-2, 1), manager).fit(shapes("train", 12, 4), shapes("val", 6, 5), s.transform);
         return values(s.trainable);
     }
