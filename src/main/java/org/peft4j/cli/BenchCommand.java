@@ -9,6 +9,7 @@ import ai.djl.nn.Parameter;
 import org.peft4j.io.Json;
 import org.peft4j.models.vit.VitConfig;
 import org.peft4j.models.vit.VitForImageClassification;
+import org.peft4j.models.vit.VitNaming;
 import org.peft4j.models.vit.VitPresets;
 import org.peft4j.peft.PeftModel;
 import org.peft4j.train.AdamW;
@@ -52,6 +53,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--warmup-steps", defaultValue = "1")
     int warmupSteps;
 
+    @Option(names = "--naming", defaultValue = "timm",
+            description = "timm (fused qkv, like the PyTorch reference) or hf (separate query/key/value).")
+    String naming;
+
     @Option(names = "--labels", defaultValue = "10", description = "Classifier size, as the PyTorch reference (10).")
     int labels;
 
@@ -68,7 +73,12 @@ final class BenchCommand implements Callable<Integer> {
         }
         Engine.getInstance().setRandomSeed(0);
         try (NDManager manager = NDManager.newBaseManager()) {
-            VitConfig config = VitPresets.get(preset).withLabels(VitConfig.defaultLabels(labels));
+            VitNaming layout = switch (naming) {
+                case "timm" -> VitNaming.TIMM;
+                case "hf" -> VitNaming.HF;
+                default -> throw new IllegalArgumentException("--naming must be timm or hf");
+            };
+            VitConfig config = VitPresets.get(preset).withLabels(VitConfig.defaultLabels(labels)).withNaming(layout);
             VitForImageClassification vit = new VitForImageClassification(config);
             vit.initialize(manager);
             Map<String, Parameter> trainable = new LinkedHashMap<>();
@@ -123,6 +133,8 @@ final class BenchCommand implements Callable<Integer> {
             out.put("preset", preset);
             out.put("mode", mode);
             out.put("method", how);
+            out.put("naming", naming);
+            out.put("targets", how.equals("lora") ? lora.config(vit).targetModules().names() : null);
             out.put("batch_size", batchSize);
             out.put("steps", steps);
             out.put("threads", Engine.getInstance().getEngineName().equals("PyTorch")

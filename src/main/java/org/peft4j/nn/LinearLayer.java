@@ -1,6 +1,7 @@
 package org.peft4j.nn;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
@@ -115,13 +116,14 @@ public final class LinearLayer extends Module {
             return;
         }
         NDArray w = weight.getArray();
-        try (NDArray delta = adapter.deltaWeight()) {
+        try (NDScope scope = new NDScope()) { // frees the temporaries, which attach to W's manager
+            scope.suppressNotUsedWarning();
+            NDArray delta = adapter.deltaWeight();
             if (safe) {
-                try (NDArray sum = w.add(delta); NDArray finite = sum.isInfinite().logicalOr(sum.isNaN()).any()) {
-                    if (finite.getBoolean()) {
-                        throw new IllegalStateException(
-                                "merging adapter '" + name + "' would put NaN or Inf into the weights; nothing was changed");
-                    }
+                NDArray sum = w.add(delta);
+                if (sum.isInfinite().logicalOr(sum.isNaN()).any().getBoolean()) {
+                    throw new IllegalStateException(
+                            "merging adapter '" + name + "' would put NaN or Inf into the weights; nothing was changed");
                 }
             }
             w.addi(delta);
@@ -137,9 +139,10 @@ public final class LinearLayer extends Module {
     /** {@code W ← W − ΔW} for every merged adapter, newest first. */
     public void unmergeAll() {
         NDArray w = weight.getArray();
-        for (int i = merged.size() - 1; i >= 0; i--) {
-            try (NDArray delta = adapters.get(merged.get(i)).deltaWeight()) {
-                w.subi(delta);
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            for (int i = merged.size() - 1; i >= 0; i--) {
+                w.subi(adapters.get(merged.get(i)).deltaWeight());
             }
         }
         merged.clear();

@@ -113,11 +113,15 @@ public final class PeftModel {
         return saved;
     }
 
-    /** Which adapters run (several add up). Their modules_to_save copies replace the originals. */
+    /**
+     * Which adapters run (several add up). Their modules_to_save copies replace the originals.
+     * Merged adapters are unmerged first, as PEFT does, so no inactive adapter stays in W.
+     */
     public void setActiveAdapters(String... names) {
         for (String n : names) {
             requireAdapter(n);
         }
+        unmerge();
         active = List.of(names);
         for (LinearLayer layer : base.modulesOfType(LinearLayer.class).values()) {
             layer.setActive(active);
@@ -184,10 +188,16 @@ public final class PeftModel {
         a.layers.forEach((path, layer) ->
                 layer.parameters().forEach((k, p) -> out.put(Module.join(path, k), p)));
         if (a.config.bias() != LoraConfig.Bias.NONE) {
-            for (Map.Entry<String, LinearLayer> e : base.modulesOfType(LinearLayer.class).entrySet()) {
-                boolean wanted = a.config.bias() == LoraConfig.Bias.ALL || a.layers.containsKey(e.getKey());
-                if (wanted && e.getValue().bias() != null) {
-                    out.put(Module.join(e.getKey(), "bias"), e.getValue().bias());
+            // PEFT's rule ("bias" in the name) and its key for a wrapped layer's own bias (base_layer).
+            for (Map.Entry<String, Parameter> e : base.namedParameters().entrySet()) {
+                String key = e.getKey();
+                if (!key.endsWith("bias")) {
+                    continue;
+                }
+                String module = key.substring(0, Math.max(0, key.length() - "bias".length() - 1));
+                boolean wrapped = a.layers.containsKey(module);
+                if (a.config.bias() == LoraConfig.Bias.ALL || wrapped) {
+                    out.put(wrapped ? module + ".base_layer.bias" : key, e.getValue());
                 }
             }
         }

@@ -8,9 +8,11 @@ import java.util.regex.Pattern;
  * Which modules a tuner wraps, with Hugging Face PEFT's rule: a string is a regular expression
  * that must match the whole module path; a list matches a path equal to an entry or ending in
  * {@code "." + entry}; {@code all-linear} takes every linear layer except the output head.
+ * Exclusions follow the same rule (a list of names, or one full-match regex), and
  * {@code layersToTransform} restricts matches to the given block indices.
  */
-public record TargetModules(List<String> names, String regex, List<String> exclude, List<Integer> layersToTransform) {
+public record TargetModules(List<String> names, String regex, List<String> exclude, String excludeRegex,
+                            List<Integer> layersToTransform) {
 
     public static final String ALL_LINEAR = "all-linear";
     private static final Pattern LAYER_INDEX = Pattern.compile("\\.(\\d+)(\\.|$)");
@@ -25,6 +27,13 @@ public record TargetModules(List<String> names, String regex, List<String> exclu
         if (regex != null) {
             Pattern.compile(regex); // fail early on a bad pattern
         }
+        if (excludeRegex != null) {
+            Pattern.compile(excludeRegex);
+        }
+    }
+
+    public TargetModules(List<String> names, String regex, List<String> exclude, List<Integer> layersToTransform) {
+        this(names, regex, exclude, null, layersToTransform);
     }
 
     public static TargetModules of(String... names) {
@@ -41,7 +50,7 @@ public record TargetModules(List<String> names, String regex, List<String> exclu
 
     /** Whether the module at {@code path} is targeted; {@code headPath} is never taken by all-linear. */
     public boolean matches(String path, String headPath) {
-        if (matchesName(exclude, path)) {
+        if (matchesName(exclude, path) || (excludeRegex != null && path.matches(excludeRegex))) {
             return false;
         }
         boolean hit;

@@ -36,7 +36,10 @@ public record VitConfig(
     public VitConfig {
         if (hiddenSize <= 0 || numLayers <= 0 || numHeads <= 0 || intermediateSize <= 0
                 || imageSize <= 0 || patchSize <= 0 || numChannels <= 0) {
-            throw new IllegalArgumentException("ViT sizes must be positive: " + this);
+            throw new IllegalArgumentException("ViT sizes must be positive: hidden_size=" + hiddenSize
+                    + ", num_hidden_layers=" + numLayers + ", num_attention_heads=" + numHeads
+                    + ", intermediate_size=" + intermediateSize + ", image_size=" + imageSize
+                    + ", patch_size=" + patchSize + ", num_channels=" + numChannels);
         }
         if (hiddenSize % numHeads != 0) {
             throw new IllegalArgumentException(
@@ -113,9 +116,17 @@ public record VitConfig(
         }
         Path pre = dir.resolve("preprocessor_config.json");
         if (Files.isRegularFile(pre)) {
-            JsonNode p = Json.MAPPER.readTree(pre.toFile());
-            float[] mean = floats(p.get("image_mean"), config.numChannels, config.imageMean);
-            float[] std = floats(p.get("image_std"), config.numChannels, config.imageStd);
+            float[] mean;
+            float[] std;
+            try {
+                JsonNode p = Json.MAPPER.readTree(pre.toFile());
+                mean = floats(p, "image_mean", config.numChannels, config.imageMean);
+                std = floats(p, "image_std", config.numChannels, config.imageStd);
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new IOException(pre + ": not valid JSON: " + e.getOriginalMessage(), e);
+            } catch (IllegalArgumentException e) {
+                throw new IOException(pre + ": " + e.getMessage(), e);
+            }
             config = new VitConfig(config.hiddenSize, config.numLayers, config.numHeads, config.intermediateSize,
                     config.imageSize, config.patchSize, config.numChannels, config.layerNormEps, config.qkvBias,
                     config.labels, mean, std, config.naming);
@@ -133,8 +144,8 @@ public record VitConfig(
             int n = root.path("num_classes").asInt(preset.numLabels());
             List<String> labels = root.has("label_names") ? strings(root.get("label_names")) : defaultLabels(n);
             JsonNode cfg = root.path("pretrained_cfg");
-            float[] mean = floats(cfg.get("mean"), preset.numChannels(), preset.imageMean());
-            float[] std = floats(cfg.get("std"), preset.numChannels(), preset.imageStd());
+            float[] mean = floats(cfg, "mean", preset.numChannels(), preset.imageMean());
+            float[] std = floats(cfg, "std", preset.numChannels(), preset.imageStd());
             return new VitConfig(preset.hiddenSize(), preset.numLayers(), preset.numHeads(), preset.intermediateSize(),
                     preset.imageSize(), preset.patchSize(), preset.numChannels(), preset.layerNormEps(),
                     preset.qkvBias(), labels, mean, std, VitNaming.TIMM);
@@ -145,8 +156,8 @@ public record VitConfig(
         }
         int channels = intField(root, "num_channels", 3);
         List<String> labels = labels(root);
-        float[] mean = floats(root.get("image_mean"), channels, filled(channels, 0.5f));
-        float[] std = floats(root.get("image_std"), channels, filled(channels, 0.5f));
+        float[] mean = floats(root, "image_mean", channels, filled(channels, 0.5f));
+        float[] std = floats(root, "image_std", channels, filled(channels, 0.5f));
         return new VitConfig(
                 intField(root, "hidden_size", 768),
                 intField(root, "num_hidden_layers", 12),
@@ -237,7 +248,8 @@ public record VitConfig(
         return out;
     }
 
-    private static float[] floats(JsonNode array, int n, float[] fallback) {
+    private static float[] floats(JsonNode parent, String field, int n, float[] fallback) {
+        JsonNode array = parent.get(field);
         if (array == null || array.isNull()) {
             return fallback;
         }
@@ -245,7 +257,7 @@ public record VitConfig(
             return filled(n, array.floatValue());
         }
         if (!array.isArray() || array.size() != n) {
-            throw new IllegalArgumentException("expected " + n + " numbers for image mean/std, got " + array);
+            throw new IllegalArgumentException("'" + field + "' needs " + n + " numbers (one per channel), got " + array);
         }
         float[] out = new float[n];
         for (int i = 0; i < n; i++) {

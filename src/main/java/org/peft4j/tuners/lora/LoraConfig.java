@@ -161,11 +161,13 @@ public record LoraConfig(
                 }
             }
         }
-        List<String> exclude = o.has("exclude_modules") && !o.get("exclude_modules").isNull()
-                ? strings(o.get("exclude_modules")) : null;
+        // PEFT: a string is a full-match regex, a list holds module names (for both keys).
+        JsonNode ex = o.path("exclude_modules");
+        List<String> exclude = ex.isArray() ? strings(ex) : null;
+        String excludeRegex = ex.isTextual() ? ex.asText() : null;
         TargetModules targets = t.isTextual()
-                ? new TargetModules(null, t.asText(), exclude, layers)
-                : new TargetModules(strings(t), null, exclude, layers);
+                ? new TargetModules(null, t.asText(), exclude, excludeRegex, layers)
+                : new TargetModules(strings(t), null, exclude, excludeRegex, layers);
         Map<String, Integer> rankPattern = new LinkedHashMap<>();
         o.path("rank_pattern").fields().forEachRemaining(e -> rankPattern.put(e.getKey(), e.getValue().asInt()));
         Map<String, Double> alphaPattern = new LinkedHashMap<>();
@@ -226,7 +228,8 @@ public record LoraConfig(
         m.put("auto_mapping", null);
         m.put("base_model_name_or_path", baseModelNameOrPath);
         m.put("bias", bias.json);
-        m.put("exclude_modules", targetModules.exclude().isEmpty() ? null : targetModules.exclude());
+        m.put("exclude_modules", targetModules.excludeRegex() != null ? targetModules.excludeRegex()
+                : targetModules.exclude().isEmpty() ? null : targetModules.exclude());
         m.put("fan_in_fan_out", false);
         m.put("inference_mode", true);
         m.put("init_lora_weights", switch (init) {
