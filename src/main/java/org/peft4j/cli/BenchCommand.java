@@ -97,6 +97,7 @@ final class BenchCommand implements Callable<Integer> {
                 case "none" -> vit.setTrainable(false);
                 default -> throw new IllegalArgumentException("--method must be lora, full or none");
             }
+            // Freed with the manager at the end of the run.
             AdamW optimizer = train ? new AdamW(trainable, 0.01, manager) : null;
             Random random = new Random(0);
             float[] pixels = new float[batchSize * config.numChannels() * config.imageSize() * config.imageSize()];

@@ -19,24 +19,27 @@ import java.util.Map;
  * <p>Biases, normalisation weights, tokens and embeddings (anything below 2-D, or named as such)
  * are not decayed, like the usual ViT fine-tuning recipes.
  */
-public final class AdamW {
+public final class AdamW implements AutoCloseable {
 
     private final float beta1;
     private final float beta2;
     private final float eps;
     private final float weightDecay;
     private final List<Slot> slots = new ArrayList<>();
+    private final NDManager stateManager;
     private long step;
 
     /** One parameter with its moments and whether it is decayed. */
     private record Slot(String name, Parameter param, NDArray m, NDArray v, boolean decay) {}
 
-    public AdamW(Map<String, Parameter> params, double weightDecay, NDManager stateManager) {
-        this(params, weightDecay, 0.9, 0.999, 1e-8, stateManager);
+    /** Moments live in a sub-manager of {@code manager}, freed by {@link #close()}. */
+    public AdamW(Map<String, Parameter> params, double weightDecay, NDManager manager) {
+        this(params, weightDecay, 0.9, 0.999, 1e-8, manager);
     }
 
     public AdamW(Map<String, Parameter> params, double weightDecay, double beta1, double beta2, double eps,
-                 NDManager stateManager) {
+                 NDManager manager) {
+        this.stateManager = manager.newSubManager();
         this.beta1 = (float) beta1;
         this.beta2 = (float) beta2;
         this.eps = (float) eps;
@@ -117,6 +120,12 @@ public final class AdamW {
                 Gradients.zero(p);
             }
         }
+    }
+
+    /** Frees the moments. */
+    @Override
+    public void close() {
+        stateManager.close();
     }
 
     public void zeroGrad() {

@@ -15,6 +15,7 @@ import org.peft4j.data.ImageTransform;
 import org.peft4j.eval.ConfusionMatrix;
 import org.peft4j.eval.Metrics;
 import org.peft4j.nn.Module;
+import org.peft4j.nn.Ops;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -92,7 +93,13 @@ public final class Trainer {
         long totalSteps = stepsPerEpoch * config.epochs();
         LearningRateSchedule schedule = new LearningRateSchedule(config.learningRate(),
                 Math.round(config.warmupRatio() * totalSteps), totalSteps, 0.0);
-        AdamW optimizer = new AdamW(trainable, config.weightDecay(), manager);
+        try (AdamW optimizer = new AdamW(trainable, config.weightDecay(), manager)) {
+            return fit(train, val, transform, schedule, optimizer);
+        }
+    }
+
+    private Result fit(ImageDataset train, ImageDataset val, ImageTransform transform,
+                       LearningRateSchedule schedule, AdamW optimizer) throws IOException {
         List<EpochResult> history = new ArrayList<>();
         int startEpoch = 0;
         int bestEpoch = -1;
@@ -195,7 +202,7 @@ public final class Trainer {
     public static double backward(Module model, NDArray x, int[] labels, double lossScale) {
         try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
             NDArray loss = crossEntropy(model.forward(x, true), labels);
-            collector.backward(lossScale == 1.0 ? loss : loss.mul((float) lossScale));
+            collector.backward(lossScale == 1.0 ? loss : Ops.scale(loss, (float) lossScale));
             return loss.getFloat();
         }
     }

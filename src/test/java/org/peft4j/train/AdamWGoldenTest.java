@@ -98,7 +98,7 @@ class AdamWGoldenTest {
             assertEquals(expected.length, actual.length, name);
             for (int i = 0; i < expected.length; i++) {
                 double tol = RELATIVE * Math.max(Math.abs(expected[i]), 0.1);
-                if (Math.abs(expected[i] - actual[i]) > tol) {
+                if (!(Math.abs(expected[i] - actual[i]) <= tol)) { // NaN fails too
                     fail("step " + step + ", " + name + "[" + i + "]: torch " + expected[i] + ", ours " + actual[i]);
                 }
             }

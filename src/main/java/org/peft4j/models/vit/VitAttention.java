@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import org.peft4j.nn.LinearLayer;
 import org.peft4j.nn.Module;
+import org.peft4j.nn.Ops;
 
 /**
  * Multi-head self-attention, with either separate q/k/v linears (Hugging Face) or one fused qkv
@@ -56,7 +57,7 @@ public final class VitAttention extends Module {
             k = heads(key.forward(x, training), b, n, hd);
             v = heads(value.forward(x, training), b, n, hd);
         }
-        NDArray attn = q.mul(scale).matMul(k.transpose(0, 1, 3, 2)).softmax(-1);
+        NDArray attn = Ops.scale(q, scale).matMul(k.transpose(0, 1, 3, 2)).softmax(-1);
         NDArray ctx = attn.matMul(v).transpose(0, 2, 1, 3).reshape(b, n, d);
         return output.forward(ctx, training);
     }

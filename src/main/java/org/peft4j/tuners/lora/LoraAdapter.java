@@ -12,6 +12,7 @@ import ai.djl.nn.norm.Dropout;
 import ai.djl.training.initializer.Initializer;
 import org.peft4j.nn.Initializers;
 import org.peft4j.nn.LinearAdapter;
+import org.peft4j.nn.Ops;
 
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -69,7 +70,7 @@ public final class LoraAdapter implements LinearAdapter {
     public NDArray delta(NDArray x, boolean training) {
         NDArray h = training && dropout > 0 ? Dropout.dropout(x, dropout, true).singletonOrThrow() : x;
         // Scaling the r-wide bottleneck costs r/out of scaling the output.
-        NDArray u = Linear.linear(h, loraA.getArray()).singletonOrThrow().mul(scale);
+        NDArray u = Ops.scale(Linear.linear(h, loraA.getArray()).singletonOrThrow(), scale);
         return padSlices(Linear.linear(u, loraB.getArray()).singletonOrThrow(), -1);
     }
 
