@@ -124,13 +124,16 @@ public final class Trainer {
             try (BatchLoader loader = new BatchLoader(train, transform, config.batchSize(), true, config.seed(), epoch, false);
                  ProgressBar bar = progressBar("epoch " + (epoch + 1) + "/" + config.epochs(), loader.numBatches())) {
                 int micro = 0;
+                int accumulation = config.gradientAccumulation();
                 for (Batch batch : loader) {
-                    double loss = forwardBackward(batch);
+                    // A last, shorter accumulation group averages over its own micro-batches.
+                    int group = Math.min(accumulation, loader.numBatches() - micro / accumulation * accumulation);
+                    double loss = forwardBackward(batch, 1.0 / group);
                     lossSum += loss * batch.size();
                     seen += batch.size();
                     micro++;
                     boolean last = micro == loader.numBatches();
-                    if (micro % config.gradientAccumulation() == 0 || last) {
+                    if (micro % accumulation == 0 || last) {
                         long step = optimizer.stepCount();
                         double gradNorm = optimizer.clipGradNorm(config.maxGradNorm());
                         double lr = schedule.at(step);
@@ -180,13 +183,13 @@ public final class Trainer {
                 optimizer.stepCount(), seconds(t0));
     }
 
-    /** One micro-batch: forward, loss, backward (scaled for accumulation). Returns the batch loss. */
-    private double forwardBackward(Batch batch) {
+    /** One micro-batch: forward, loss, backward of {@code lossScale × loss}. Returns the batch loss. */
+    private double forwardBackward(Batch batch, double lossScale) {
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
             NDArray x = manager.create(batch.pixels(),
                     new Shape(batch.size(), batch.channels(), batch.height(), batch.width()));
-            double value = backward(model, x, batch.labels(), 1.0 / config.gradientAccumulation());
+            double value = backward(model, x, batch.labels(), lossScale);
             if (!Double.isFinite(value)) {
                 throw new IllegalStateException("training diverged: loss is " + value
                         + " (lower the learning rate or enable gradient clipping)");
