@@ -146,7 +146,7 @@ public final class Trainer {
                     }
                     if (bar != null) {
                         bar.step();
-                        bar.setExtraMessage(String.format(Locale.ROOT, "loss %.4f | %.0f img/s", loss, seen / seconds(e0)));
+                        bar.setExtraMessage(String.format(Locale.ROOT, " loss %.4f | %.0f img/s", loss, seen / seconds(e0)));
                     }
                 }
             }
