@@ -76,40 +76,35 @@ public final class PeftModel {
         if (adapters.containsKey(name)) {
             throw new IllegalArgumentException("adapter '" + name + "' already exists");
         }
+        Map<String, SavedParam> saved = copyModulesToSave(config); // validates before anything is injected
         Map<String, LoraAdapter> layers = LoraModel.inject(base, headPath, config, name);
         layers.values().forEach(a -> a.initialize(manager));
-        adapters.put(name, new Adapter(config, layers, copyModulesToSave(config)));
+        adapters.put(name, new Adapter(config, layers, saved));
         setActiveAdapters(name);
     }
 
+    /** Trainable copies of the modules_to_save (every parameter of each matched subtree). */
     private Map<String, SavedParam> copyModulesToSave(LoraConfig config) {
-        Map<String, SavedParam> saved = new LinkedHashMap<>();
-        Set<String> matched = new LinkedHashSet<>();
-        for (Map.Entry<String, Module> m : base.namedModules().entrySet()) {
-            String path = m.getKey();
-            boolean wanted = !path.isEmpty() && config.modulesToSave().stream()
-                    .anyMatch(t -> path.equals(t) || path.endsWith("." + t));
-            if (!wanted) {
-                continue;
+        Map<String, Module> matched = new LinkedHashMap<>();
+        base.namedModules().forEach((path, m) -> {
+            if (!path.isEmpty() && TargetModules.matchesName(config.modulesToSave(), path)) {
+                matched.put(path, m);
             }
-            matched.add(path);
-            for (Map.Entry<String, Module> sub : m.getValue().namedModules().entrySet()) {
-                for (Map.Entry<String, Parameter> p : sub.getValue().params().entrySet()) {
-                    Parameter original = p.getValue();
-                    Parameter copy = Parameter.builder().setName(p.getKey()).setType(Parameter.Type.OTHER)
-                            .optShape(original.getShape()).optArray(original.getArray().duplicate()).build();
-                    copy.getArray().attach(manager);
-                    copy.freeze(false);
-                    String key = Module.join(Module.join(path, sub.getKey()), p.getKey());
-                    saved.put(key, new SavedParam(sub.getValue(), original, copy));
-                }
-            }
-        }
+        });
         for (String t : config.modulesToSave()) {
-            if (matched.stream().noneMatch(p -> p.equals(t) || p.endsWith("." + t))) {
+            if (matched.keySet().stream().noneMatch(p -> TargetModules.matchesName(List.of(t), p))) {
                 throw new IllegalArgumentException("modules_to_save entry '" + t + "' matches no module");
             }
         }
+        Map<String, SavedParam> saved = new LinkedHashMap<>();
+        matched.forEach((path, module) -> module.namedModules().forEach((subPath, sub) ->
+                sub.params().forEach((name, original) -> {
+                    Parameter copy = Parameter.builder().setName(name).setType(Parameter.Type.OTHER)
+                            .optShape(original.getShape()).optArray(original.getArray().duplicate()).build();
+                    copy.getArray().attach(manager);
+                    copy.freeze(false);
+                    saved.put(Module.join(Module.join(path, subPath), name), new SavedParam(sub, original, copy));
+                })));
         return saved;
     }
 

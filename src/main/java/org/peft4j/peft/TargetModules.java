@@ -68,8 +68,9 @@ public record TargetModules(List<String> names, String regex, List<String> exclu
         return hit;
     }
 
-    private static boolean matchesName(List<String> list, String path) {
-        for (String n : list) {
+    /** PEFT's name rule, also used for modules_to_save: the path is the name or ends in ".name". */
+    public static boolean matchesName(List<String> names, String path) {
+        for (String n : names) {
             if (path.equals(n) || path.endsWith("." + n)) {
                 return true;
             }

@@ -2,6 +2,7 @@ package org.peft4j.tuners.lora;
 
 import org.peft4j.nn.LinearLayer;
 import org.peft4j.nn.Module;
+import org.peft4j.peft.TargetModules;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -20,8 +21,8 @@ public final class LoraModel {
         Map<String, LoraAdapter> out = new LinkedHashMap<>();
         for (Map.Entry<String, LinearLayer> e : linears.entrySet()) {
             String path = e.getKey();
-            if (!config.targetModules().matches(path, headPath) || config.modulesToSave().stream()
-                    .anyMatch(m -> path.equals(m) || path.endsWith("." + m))) {
+            if (!config.targetModules().matches(path, headPath)
+                    || TargetModules.matchesName(config.modulesToSave(), path)) {
                 continue;
             }
             LinearLayer layer = e.getValue();
