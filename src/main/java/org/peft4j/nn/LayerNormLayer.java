@@ -27,8 +27,4 @@ public final class LayerNormLayer extends Module {
     public NDArray forward(NDArray x, boolean training) {
         return LayerNorm.layerNorm(x, normalizedShape, value(weight), value(bias), eps).singletonOrThrow();
     }
-
-    public float eps() {
-        return eps;
-    }
 }

@@ -89,10 +89,6 @@ public final class LinearLayer extends Module {
         return Map.copyOf(adapters);
     }
 
-    public LinearAdapter adapter(String name) {
-        return adapters.get(name);
-    }
-
     /** Which adapters take part in forward passes (several at once add up, as in PEFT). */
     public void setActive(List<String> names) {
         active.clear();

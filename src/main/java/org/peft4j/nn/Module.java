@@ -69,10 +69,6 @@ public abstract class Module extends AbstractBlock {
         }
     }
 
-    public final Map<String, Module> modules() {
-        return Map.copyOf(modules);
-    }
-
     /** Direct parameters by their checkpoint names ({@code weight}, {@code bias}, ...). */
     public final Map<String, Parameter> params() {
         return new LinkedHashMap<>(params);

@@ -128,12 +128,6 @@ public final class AdamW implements AutoCloseable {
         stateManager.close();
     }
 
-    public void zeroGrad() {
-        for (Slot s : slots) {
-            Gradients.zero(s.param.getArray());
-        }
-    }
-
     public long stepCount() {
         return step;
     }

@@ -36,19 +36,4 @@ public record TrainConfig(
         return new TrainConfig(e, batchSize, learningRate, weightDecay, warmupRatio, gradientAccumulation,
                 maxGradNorm, seed, logEvery, keepBest);
     }
-
-    public TrainConfig withBatchSize(int b) {
-        return new TrainConfig(epochs, b, learningRate, weightDecay, warmupRatio, gradientAccumulation,
-                maxGradNorm, seed, logEvery, keepBest);
-    }
-
-    public TrainConfig withLearningRate(double lr) {
-        return new TrainConfig(epochs, batchSize, lr, weightDecay, warmupRatio, gradientAccumulation,
-                maxGradNorm, seed, logEvery, keepBest);
-    }
-
-    public TrainConfig withSeed(long s) {
-        return new TrainConfig(epochs, batchSize, learningRate, weightDecay, warmupRatio, gradientAccumulation,
-                maxGradNorm, s, logEvery, keepBest);
-    }
 }
