@@ -1,10 +1,8 @@
 package org.peft4j.peft;
 
+import org.peft4j.ManagedTest;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.peft4j.Fixtures;
@@ -27,19 +25,9 @@ import static org.peft4j.Fixtures.TOLERANCE;
 import static org.peft4j.Fixtures.assertClose;
 
 /** Adapters written by Hugging Face PEFT load here, and ours are written in exactly that format. */
-class PeftFormatTest {
+class PeftFormatTest extends ManagedTest {
 
-    private NDManager manager;
 
-    @BeforeEach
-    void open() {
-        manager = NDManager.newBaseManager();
-    }
-
-    @AfterEach
-    void close() {
-        manager.close();
-    }
 
     private PeftModel load(String model, String adapter) throws IOException {
         VitForImageClassification vit = VitCheckpoint.load(Fixtures.vitTiny(model), manager);

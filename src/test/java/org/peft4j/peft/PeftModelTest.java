@@ -1,13 +1,12 @@
 package org.peft4j.peft;
 
+import org.peft4j.ManagedTest;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -41,24 +40,17 @@ import static org.peft4j.Fixtures.TOLERANCE;
 import static org.peft4j.Fixtures.assertClose;
 
 /** PeftModel on the tiny fixture ViT: several adapters, switching, deleting, freezing, biases, merging, counts. */
-class PeftModelTest {
+class PeftModelTest extends ManagedTest {
 
     private static final String LAYER = "vit.encoder.layer.";
     private static final String QUERY_0 = LAYER + "0.attention.attention.query";
     /** The fixture model's size, by hand (README): 1568 patch + 32 cls + 544 pos + 2 × 8544 + 64 norm + 165 head. */
     private static final long TINY_PARAMS = 19_461;
 
-    private NDManager manager;
 
     @BeforeEach
     void open() {
         Engine.getInstance().setRandomSeed(5);
-        manager = NDManager.newBaseManager();
-    }
-
-    @AfterEach
-    void close() {
-        manager.close();
     }
 
     private VitForImageClassification vit(String naming) throws IOException {

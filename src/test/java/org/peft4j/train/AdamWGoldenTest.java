@@ -1,8 +1,8 @@
 package org.peft4j.train;
 
+import org.peft4j.ManagedTest;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
@@ -29,7 +29,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * AdamW, global-norm clipping and the schedule against {@code torch.optim.AdamW} +
  * {@code clip_grad_norm_} (fixture from tools/make_optim_fixtures.py).
  */
-class AdamWGoldenTest {
+class AdamWGoldenTest extends ManagedTest {
 
     // The settings of tools/make_optim_fixtures.py.
     private static final List<String> NAMES = List.of("weight", "bias", "norm.weight");
@@ -43,19 +43,16 @@ class AdamWGoldenTest {
     /** Relative tolerance on parameters (float32 arithmetic, a different but equivalent op order). */
     private static final double RELATIVE = 1e-6;
 
-    private NDManager manager;
     private SafetensorsReader golden;
 
     @BeforeEach
     void open() throws IOException, URISyntaxException {
-        manager = NDManager.newBaseManager();
         golden = SafetensorsReader.open(Path.of(getClass().getResource("/fixtures/optim/adamw.safetensors").toURI()));
     }
 
     @AfterEach
     void close() throws IOException {
         golden.close();
-        manager.close();
     }
 
     private static LearningRateSchedule schedule() {

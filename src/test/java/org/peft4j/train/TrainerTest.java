@@ -1,5 +1,6 @@
 package org.peft4j.train;
 
+import org.peft4j.ManagedTest;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -9,9 +10,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.pytorch.jni.JniUtils;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.peft4j.data.Batch;
@@ -44,13 +43,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /** The training loop on a tiny ViT with LoRA on query/value and a trainable classifier copy. */
-class TrainerTest {
+class TrainerTest extends ManagedTest {
 
     private static final LoraConfig LORA = LoraConfig.of(4, 8, TargetModules.of("query", "value"))
             .withModulesToSave(List.of("classifier"));
 
     private static int threadsBefore;
-    private NDManager manager;
 
     /**
      * Tensors this small gain nothing from intra-op threads, and on a busy 2-core machine
@@ -68,15 +66,6 @@ class TrainerTest {
         JniUtils.setNumThreads(threadsBefore);
     }
 
-    @BeforeEach
-    void open() {
-        manager = NDManager.newBaseManager();
-    }
-
-    @AfterEach
-    void close() {
-        manager.close();
-    }
 
     /** A randomly initialised vit-tiny-test with a fresh LoRA adapter; same seed, same weights. */
     private record Setup(VitForImageClassification vit, LinkedHashMap<String, Parameter> trainable,

@@ -1,10 +1,8 @@
 package org.peft4j.models.vit;
 
-import ai.djl.ndarray.NDManager;
+import org.peft4j.ManagedTest;
 import ai.djl.nn.Parameter;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.peft4j.Fixtures;
@@ -26,26 +24,16 @@ import static org.peft4j.Fixtures.TOLERANCE;
 import static org.peft4j.Fixtures.assertClose;
 
 /** Broken model folders fail with an IOException naming the file and the problem. */
-class VitCheckpointErrorsTest {
+class VitCheckpointErrorsTest extends ManagedTest {
 
     private static final String QUERY_0 = "vit.encoder.layer.0.attention.attention.query.weight";
 
     private record Tensor(float[] data, long[] shape) {}
 
-    private NDManager manager;
 
     @TempDir
     Path tmp;
 
-    @BeforeEach
-    void open() {
-        manager = NDManager.newBaseManager();
-    }
-
-    @AfterEach
-    void close() {
-        manager.close();
-    }
 
     private static Map<String, Tensor> fixtureTensors() throws IOException {
         Map<String, Tensor> out = new LinkedHashMap<>();

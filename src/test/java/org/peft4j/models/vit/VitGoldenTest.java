@@ -1,9 +1,7 @@
 package org.peft4j.models.vit;
 
+import org.peft4j.ManagedTest;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.peft4j.Fixtures;
 
@@ -16,19 +14,9 @@ import static org.peft4j.Fixtures.TOLERANCE;
 import static org.peft4j.Fixtures.assertClose;
 
 /** Logits equal torchvision's VisionTransformer on the same random weights, in both namings. */
-class VitGoldenTest {
+class VitGoldenTest extends ManagedTest {
 
-    private NDManager manager;
 
-    @BeforeEach
-    void open() {
-        manager = NDManager.newBaseManager();
-    }
-
-    @AfterEach
-    void close() {
-        manager.close();
-    }
 
     private float[] logits(VitForImageClassification model, String input) throws IOException {
         NDArray x = Fixtures.input(input, manager);

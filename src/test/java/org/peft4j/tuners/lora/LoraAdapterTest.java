@@ -1,11 +1,10 @@
 package org.peft4j.tuners.lora;
 
+import org.peft4j.ManagedTest;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.peft4j.nn.LinearLayer;
@@ -21,20 +20,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.peft4j.Fixtures.assertClose;
 
 /** LoRA's math against a plain double-precision computation of {@code s·(x Aᵀ)Bᵀ} and {@code s·B·A}. */
-class LoraAdapterTest {
+class LoraAdapterTest extends ManagedTest {
 
-    private NDManager manager;
     private final Random random = new Random(7);
 
     @BeforeEach
     void open() {
         Engine.getInstance().setRandomSeed(11);
-        manager = NDManager.newBaseManager();
-    }
-
-    @AfterEach
-    void close() {
-        manager.close();
     }
 
     private float[] gaussian(int n) {
