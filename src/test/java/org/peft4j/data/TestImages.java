@@ -12,7 +12,7 @@ import java.util.stream.IntStream;
 import java.util.zip.GZIPOutputStream;
 
 /** Test fixtures: IDX files and small in-memory datasets. */
-final class TestImages {
+public final class TestImages {
     private TestImages() {
     }
 
@@ -35,7 +35,7 @@ final class TestImages {
     }
 
     /** Writes {prefix}-images-idx3-ubyte[.gz] and labels: image i is filled with value 10*i+y, label i % 10. */
-    static void writeFashionMnist(Path dir, String prefix, int count, int rows, int cols, boolean gzip)
+    public static void writeFashionMnist(Path dir, String prefix, int count, int rows, int cols, boolean gzip)
             throws IOException {
         byte[] pixels = new byte[count * rows * cols];
         for (int i = 0; i < count; i++) {
