@@ -88,7 +88,6 @@ public final class FineTuning {
                 peft.addAdapter(PeftModel.DEFAULT_ADAPTER, lora);
                 trainable = peft.trainableParameters();
                 all = peft.counts().all();
-                LOG.info(peft.counts().summary());
             }
             case HEAD -> {
                 model.setTrainable(false);
@@ -103,11 +102,12 @@ public final class FineTuning {
             }
             default -> throw new IllegalStateException();
         }
-        if (method != Method.LORA) {
-            LOG.info(new PeftModel.ParameterCounts(count(trainable), all).summary());
-        }
+        LOG.info(new PeftModel.ParameterCounts(count(trainable), all).summary());
         ImageTransform transform = transformFor(model);
         Files.createDirectories(outDir);
+        if (!resume) {
+            Files.deleteIfExists(outDir.resolve("metrics.jsonl")); // a new run starts a new history
+        }
         Trainer trainer = new Trainer(config, model, trainable, manager)
                 .metricsTo(outDir.resolve("metrics.jsonl"))
                 .checkpointTo(outDir.resolve("checkpoint"), resume)
