@@ -11,6 +11,7 @@ import org.peft4j.models.vit.VitConfig;
 import org.peft4j.models.vit.VitForImageClassification;
 import org.peft4j.models.vit.VitNaming;
 import org.peft4j.models.vit.VitPresets;
+import org.peft4j.nn.Module;
 import org.peft4j.peft.PeftModel;
 import org.peft4j.train.AdamW;
 import org.peft4j.train.Trainer;
@@ -82,7 +83,7 @@ final class BenchCommand implements Callable<Integer> {
             VitForImageClassification vit = new VitForImageClassification(config);
             vit.initialize(manager);
             Map<String, Parameter> trainable = new LinkedHashMap<>();
-            long allParams = vit.namedParameters().values().stream().mapToLong(p -> p.getShape().size()).sum();
+            long allParams = vit.namedParameters().values().stream().mapToLong(Module::numel).sum();
             switch (how) {
                 case "lora" -> {
                     PeftModel peft = new PeftModel(vit, vit.headPath(), manager);
@@ -141,7 +142,7 @@ final class BenchCommand implements Callable<Integer> {
             out.put("threads", Engine.getInstance().getEngineName().equals("PyTorch")
                     ? Integer.getInteger("ai.djl.pytorch.num_threads", Runtime.getRuntime().availableProcessors())
                     : Runtime.getRuntime().availableProcessors());
-            out.put("trainable_params", trainable.values().stream().mapToLong(p -> p.getShape().size()).sum());
+            out.put("trainable_params", trainable.values().stream().mapToLong(Module::numel).sum());
             out.put("all_params", allParams);
             out.put("median_s", median);
             out.put("min_s", sorted[0]);

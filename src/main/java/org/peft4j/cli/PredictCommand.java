@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import org.peft4j.data.ImageFolder;
 import org.peft4j.data.ImageTransform;
 import org.peft4j.data.RawImage;
+import org.peft4j.eval.Metrics;
 import org.peft4j.io.Json;
 import org.peft4j.io.SafetensorsReader;
 import org.peft4j.io.SafetensorsWriter;
@@ -72,23 +73,18 @@ final class PredictCommand implements Callable<Integer> {
                     System.arraycopy(out, 0, logits, from * labels, out.length);
                 }
             }
+            int[] predicted = Metrics.argmax(logits, n, labels);
             for (int i = 0; i < n; i++) {
-                int best = 0;
-                double max = Double.NEGATIVE_INFINITY;
-                for (int k = 0; k < labels; k++) {
-                    max = Math.max(max, logits[i * labels + k]);
-                }
+                int best = predicted[i];
+                // Softmax probability of the top class, computed relative to its (largest) logit.
                 double sum = 0;
                 for (int k = 0; k < labels; k++) {
-                    sum += Math.exp(logits[i * labels + k] - max);
-                    if (logits[i * labels + k] > logits[i * labels + best]) {
-                        best = k;
-                    }
+                    sum += Math.exp(logits[i * labels + k] - logits[i * labels + best]);
                 }
                 Map<String, Object> line = new LinkedHashMap<>();
                 line.put("input", in.names().get(i));
                 line.put("label", config.labels().get(best));
-                line.put("score", Math.exp(logits[i * labels + best] - max) / sum);
+                line.put("score", 1.0 / sum);
                 System.out.println(Json.MAPPER.writeValueAsString(line));
             }
             if (output != null) {
