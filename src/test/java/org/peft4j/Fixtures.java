@@ -3,10 +3,15 @@ package org.peft4j;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import org.peft4j.io.SafetensorsReader;
+import org.peft4j.tuners.AdapterModel;
+import org.peft4j.tuners.Injection;
+import org.peft4j.tuners.lora.LoraLayer;
 
 import java.io.IOException;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -25,6 +30,22 @@ public final class Fixtures {
         } catch (URISyntaxException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /** Adapter {@code name}'s LoRA layers by module path. */
+    public static Map<String, LoraLayer> loraLayers(AdapterModel peft, String name) {
+        Map<String, LoraLayer> out = new LinkedHashMap<>();
+        for (Injection.Placement<?> pl : peft.placements(name)) {
+            if (pl.hook() instanceof LoraLayer l) {
+                out.put(pl.path(), l);
+            }
+        }
+        return out;
+    }
+
+    /** What a LoRA layer adds to the output for input {@code x}: {@code x ΔWᵀ}. */
+    public static NDArray loraDelta(LoraLayer l, NDArray x) {
+        return ai.djl.nn.core.Linear.linear(x, l.deltaWeight()).singletonOrThrow();
     }
 
     public static NDArray input(String name, NDManager manager) throws IOException {

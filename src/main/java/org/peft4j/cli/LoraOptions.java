@@ -1,7 +1,7 @@
 package org.peft4j.cli;
 
 import org.peft4j.models.vit.VitForImageClassification;
-import org.peft4j.peft.TargetModules;
+import org.peft4j.tuners.TargetModules;
 import org.peft4j.tuners.lora.LoraConfig;
 import picocli.CommandLine.Option;
 

@@ -12,7 +12,7 @@ import org.peft4j.models.vit.VitCheckpoint;
 import org.peft4j.models.vit.VitConfig;
 import org.peft4j.models.vit.VitForImageClassification;
 import org.peft4j.models.vit.VitPresets;
-import org.peft4j.peft.TargetModules;
+import org.peft4j.tuners.TargetModules;
 import org.peft4j.train.FineTuning;
 import org.peft4j.train.TrainConfig;
 import org.peft4j.tuners.lora.LoraConfig;

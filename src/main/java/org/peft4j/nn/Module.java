@@ -135,12 +135,17 @@ public abstract class Module extends AbstractBlock {
      * Runs the module on one tensor. Parameters are read directly (single device), so the DJL
      * ParameterStore indirection, which exists for multi-GPU copies, is not needed here.
      */
-    public abstract NDArray forward(NDArray x, boolean training);
+    public abstract NDArray forward(NDArray x, ForwardContext ctx);
+
+    /** {@link #forward(NDArray, ForwardContext)} in train or eval mode, with no context values. */
+    public final NDArray forward(NDArray x, boolean training) {
+        return forward(x, ForwardContext.of(training));
+    }
 
     @Override
     protected NDList forwardInternal(
             ParameterStore store, NDList inputs, boolean training, PairList<String, Object> params) {
-        return new NDList(forward(inputs.singletonOrThrow(), training));
+        return new NDList(forward(inputs.singletonOrThrow(), ForwardContext.of(training)));
     }
 
     /** Most of our modules keep their input's shape; the ones that do not say so. */
@@ -149,8 +154,8 @@ public abstract class Module extends AbstractBlock {
         return inputShapes;
     }
 
-    /** All modules of type {@code type} by path. */
-    public final <M extends Module> LinkedHashMap<String, M> modulesOfType(Class<M> type) {
+    /** All modules of type {@code type} (a class or an interface such as {@link HookedBlock}) by path. */
+    public final <M> LinkedHashMap<String, M> modulesOfType(Class<M> type) {
         LinkedHashMap<String, M> out = new LinkedHashMap<>();
         namedModules().forEach((path, m) -> {
             if (type.isInstance(m)) {

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.peft4j.Fixtures;
+import org.peft4j.tuners.TargetModules;
 import org.peft4j.io.Json;
 import org.peft4j.io.SafetensorsReader;
 import org.peft4j.models.vit.VitCheckpoint;
@@ -46,7 +47,7 @@ class PeftFormatTest extends ManagedTest {
         PeftModel peft = load("hf", "peft-lora-hf");
         assertClose(Fixtures.expected("logits_lora"), logits(peft), TOLERANCE);
         // rank_pattern {"value": 2}: value layers have rank 2, query layers rank 4.
-        assertEquals(new ai.djl.ndarray.types.Shape(2, 32), peft.layers("default")
+        assertEquals(new ai.djl.ndarray.types.Shape(2, 32), Fixtures.loraLayers(peft, "default")
                 .get("vit.encoder.layer.0.attention.attention.value").parameters().get("lora_A.weight").getShape());
         peft.disableAdapters();
         assertClose(Fixtures.expected("logits"), logits(peft), TOLERANCE);
@@ -55,7 +56,7 @@ class PeftFormatTest extends ManagedTest {
     @Test
     void timmAdapterOnFusedQkvWithRsLora() throws IOException {
         PeftModel peft = load("timm", "peft-lora-timm");
-        assertTrue(peft.config("default").useRslora());
+        assertTrue(((LoraConfig) peft.config("default")).useRslora());
         assertClose(Fixtures.expected("logits_lora_timm"), logits(peft), TOLERANCE);
     }
 
@@ -110,7 +111,7 @@ class PeftFormatTest extends ManagedTest {
     @Test
     void safeMergeRefusesNonFiniteWeights() throws IOException {
         PeftModel peft = load("hf", "peft-lora-hf");
-        NDArray b = peft.layers("default").get("vit.encoder.layer.1.attention.attention.query")
+        NDArray b = Fixtures.loraLayers(peft, "default").get("vit.encoder.layer.1.attention.attention.query")
                 .parameters().get("lora_B.weight").getArray();
         b.set(new float[(int) b.size()]);
         b.set(ai.djl.ndarray.index.NDIndex.sliceAxis(0, 0, 1), Float.NaN);

@@ -11,11 +11,12 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.peft4j.Fixtures;
+import org.peft4j.tuners.TargetModules;
 import org.peft4j.io.Json;
 import org.peft4j.io.SafetensorsReader;
 import org.peft4j.models.vit.VitCheckpoint;
 import org.peft4j.models.vit.VitForImageClassification;
-import org.peft4j.nn.LinearAdapter;
+import org.peft4j.tuners.lora.LoraLayer;
 import org.peft4j.nn.LinearLayer;
 import org.peft4j.tuners.lora.LoraConfig;
 
@@ -123,8 +124,8 @@ class PeftModelTest extends ManagedTest {
         }
         NDArray x = manager.create(xs, new Shape(2, 5, 32));
         NDArray expected = Linear.linear(x, query.weight().getArray(), query.bias().getArray()).singletonOrThrow()
-                .add(peft.layers("a").get(QUERY_0).delta(x, false))
-                .add(peft.layers("b").get(QUERY_0).delta(x, false));
+                .add(Fixtures.loraDelta(Fixtures.loraLayers(peft, "a").get(QUERY_0), x))
+                .add(Fixtures.loraDelta(Fixtures.loraLayers(peft, "b").get(QUERY_0), x));
         assertClose(expected.toFloatArray(), query.forward(x, false).toFloatArray(), 1e-5f);
 
         // Model level: both active equals both folded into the weights.
@@ -219,9 +220,9 @@ class PeftModelTest extends ManagedTest {
         assertEquals(Set.of("b"), peft.adapterNames());
         assertEquals(List.of("b"), peft.activeAdapters());
         for (Map.Entry<String, LinearLayer> e : peft.base().modulesOfType(LinearLayer.class).entrySet()) {
-            assertFalse(e.getValue().adapters().containsKey("a"), e.getKey());
+            assertFalse(e.getValue().hooks().hooks().containsKey("a"), e.getKey());
         }
-        assertThrows(IllegalArgumentException.class, () -> peft.layers("a"));
+        assertThrows(IllegalArgumentException.class, () -> Fixtures.loraLayers(peft, "a"));
         assertThrows(IllegalArgumentException.class, () -> peft.config("a"));
         assertEquals(loraKeys(List.of("attention.attention.key"), 2), new TreeSet<>(peft.trainableParameters().keySet()));
         assertEquals(allWithBoth - 4 * (2 * 32 + 32 * 2), peft.counts().all(), "a's 4 layers of A [2,32] + B [32,2]");
@@ -262,7 +263,7 @@ class PeftModelTest extends ManagedTest {
             String other = name.equals("a") ? "b" : "a";
             Map<String, Parameter> trainable = peft.trainableParameters();
             assertEquals(expected, new TreeSet<>(trainable.keySet()));
-            for (Map.Entry<String, LinearAdapter> e : peft.layers(name).entrySet()) {
+            for (Map.Entry<String, LoraLayer> e : Fixtures.loraLayers(peft, name).entrySet()) {
                 for (Map.Entry<String, Parameter> p : e.getValue().parameters().entrySet()) {
                     assertSame(p.getValue(), trainable.get(e.getKey() + "." + p.getKey()));
                 }
@@ -270,7 +271,7 @@ class PeftModelTest extends ManagedTest {
             for (Parameter p : trainable.values()) {
                 assertTrue(p.requiresGradient() && p.getArray().hasGradient(), p.getName());
             }
-            for (LinearAdapter l : peft.layers(other).values()) {
+            for (LoraLayer l : Fixtures.loraLayers(peft, other).values()) {
                 for (Parameter p : l.parameters().values()) {
                     assertFalse(p.requiresGradient() || p.getArray().hasGradient(), other + " " + p.getName());
                 }
@@ -280,7 +281,7 @@ class PeftModelTest extends ManagedTest {
         }
         peft.disableAdapters();
         assertTrue(peft.trainableParameters().isEmpty());
-        for (LinearAdapter l : peft.layers("a").values()) {
+        for (LoraLayer l : Fixtures.loraLayers(peft, "a").values()) {
             l.parameters().values().forEach(p -> assertFalse(p.requiresGradient()));
         }
     }
@@ -394,7 +395,7 @@ class PeftModelTest extends ManagedTest {
                 LoraConfig.Bias.NONE, null, LoraConfig.Init.RANDOM, null, null));
         peft.addAdapter("b", random(3, 3, null, "query", "intermediate.dense"));
         peft.setActiveAdapters("a", "b");
-        assertFalse(peft.layers("a").containsKey("classifier"), "all-linear leaves the head alone");
+        assertFalse(Fixtures.loraLayers(peft, "a").containsKey("classifier"), "all-linear leaves the head alone");
         Map<String, float[]> original = snapshot(peft);
         float[] unmerged = logits(peft);
 
@@ -404,8 +405,8 @@ class PeftModelTest extends ManagedTest {
         assertTrue(maxAbsDiff(original.get(QUERY_0 + ".weight"), merged.get(QUERY_0 + ".weight")) > 1e-2);
         assertClose(original.get("classifier.weight"), merged.get("classifier.weight"), 0f);
         float[] expectedQuery = original.get(QUERY_0 + ".weight").clone();
-        float[] da = peft.layers("a").get(QUERY_0).deltaWeight().toFloatArray();
-        float[] db = peft.layers("b").get(QUERY_0).deltaWeight().toFloatArray();
+        float[] da = Fixtures.loraLayers(peft, "a").get(QUERY_0).deltaWeight().toFloatArray();
+        float[] db = Fixtures.loraLayers(peft, "b").get(QUERY_0).deltaWeight().toFloatArray();
         for (int i = 0; i < expectedQuery.length; i++) {
             expectedQuery[i] += da[i] + db[i];
         }
@@ -424,7 +425,7 @@ class PeftModelTest extends ManagedTest {
         PeftModel peft = peft("timm");
         peft.addAdapter("qv", new LoraConfig(2, 4, 0, TargetModules.of("qkv"), false, null, null,
                 LoraConfig.Bias.NONE, List.of("head"), LoraConfig.Init.RANDOM, List.of(true, false, true), null));
-        assertEquals(new Shape(64, 2), peft.layers("qv").get("blocks.0.attn.qkv").parameters().get("lora_B.weight").getShape(),
+        assertEquals(new Shape(64, 2), Fixtures.loraLayers(peft, "qv").get("blocks.0.attn.qkv").parameters().get("lora_B.weight").getShape(),
                 "B has rows for q and v only");
         float[] adapted = logits(peft);
         assertTrue(maxAbsDiff(Fixtures.expected("logits"), adapted) > 1e-2);
@@ -439,7 +440,7 @@ class PeftModelTest extends ManagedTest {
 
         PeftModel again = peft("timm");
         again.load(dir, "reloaded");
-        assertEquals(List.of(true, false, true), again.config("reloaded").enableLora());
+        assertEquals(List.of(true, false, true), ((LoraConfig) again.config("reloaded")).enableLora());
         assertClose(adapted, logits(again), 1e-6f);
     }
 

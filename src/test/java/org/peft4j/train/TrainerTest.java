@@ -23,7 +23,7 @@ import org.peft4j.io.Json;
 import org.peft4j.models.vit.VitForImageClassification;
 import org.peft4j.models.vit.VitPresets;
 import org.peft4j.peft.PeftModel;
-import org.peft4j.peft.TargetModules;
+import org.peft4j.tuners.TargetModules;
 import org.peft4j.tuners.lora.LoraConfig;
 
 import java.io.IOException;

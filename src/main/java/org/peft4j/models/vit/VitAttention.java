@@ -1,7 +1,10 @@
 package org.peft4j.models.vit;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
+import org.peft4j.nn.ForwardContext;
 import org.peft4j.nn.LinearLayer;
 import org.peft4j.nn.Module;
 import org.peft4j.nn.Ops;
@@ -9,7 +12,8 @@ import org.peft4j.nn.Ops;
 /**
  * Multi-head self-attention, with either separate q/k/v linears (Hugging Face) or one fused qkv
  * linear (timm). DJL has no scaled-dot-product attention, so it is written out; q is scaled
- * before the product because it is smaller than the score matrix.
+ * before the product because it is smaller than the score matrix. Key/value prefixes (prefix
+ * tuning) are prepended after the projections; without a mask they need no other change.
  */
 public final class VitAttention extends Module {
 
@@ -38,7 +42,12 @@ public final class VitAttention extends Module {
     }
 
     @Override
-    public NDArray forward(NDArray x, boolean training) {
+    public NDArray forward(NDArray x, ForwardContext ctx) {
+        return attend(x, null, ctx);
+    }
+
+    /** Self-attention over {@code x [B, N, d]}, with optional key/value prefixes {@code [B, L, d]} (null: none). */
+    NDArray attend(NDArray x, NDList prefixes, ForwardContext ctx) {
         Shape s = x.getShape();
         long b = s.get(0);
         long n = s.get(1);
@@ -48,18 +57,23 @@ public final class VitAttention extends Module {
         NDArray k;
         NDArray v;
         if (qkv != null) {
-            NDArray all = qkv.forward(x, training).reshape(b, n, 3, numHeads, hd).transpose(2, 0, 3, 1, 4);
+            NDArray all = qkv.forward(x, ctx).reshape(b, n, 3, numHeads, hd).transpose(2, 0, 3, 1, 4);
             q = all.get(0);
             k = all.get(1);
             v = all.get(2);
         } else {
-            q = heads(query.forward(x, training), b, n, hd);
-            k = heads(key.forward(x, training), b, n, hd);
-            v = heads(value.forward(x, training), b, n, hd);
+            q = heads(query.forward(x, ctx), b, n, hd);
+            k = heads(key.forward(x, ctx), b, n, hd);
+            v = heads(value.forward(x, ctx), b, n, hd);
+        }
+        if (prefixes != null) {
+            long l = prefixes.get(0).getShape().get(1);
+            k = NDArrays.concat(new NDList(heads(prefixes.get(0), b, l, hd), k), 2);
+            v = NDArrays.concat(new NDList(heads(prefixes.get(1), b, l, hd), v), 2);
         }
         NDArray attn = Ops.scale(q, scale).matMul(k.transpose(0, 1, 3, 2)).softmax(-1);
-        NDArray ctx = attn.matMul(v).transpose(0, 2, 1, 3).reshape(b, n, d);
-        return output.forward(ctx, training);
+        NDArray context = attn.matMul(v).transpose(0, 2, 1, 3).reshape(b, n, d);
+        return output.forward(context, ctx);
     }
 
     private NDArray heads(NDArray t, long b, long n, long hd) {

@@ -5,7 +5,8 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
-import ai.djl.nn.convolutional.Conv2d;
+import org.peft4j.nn.Conv2dLayer;
+import org.peft4j.nn.ForwardContext;
 import org.peft4j.nn.Initializers;
 import org.peft4j.nn.LayerNormLayer;
 import org.peft4j.nn.LinearLayer;
@@ -24,8 +25,7 @@ public final class VitForImageClassification extends Module {
     private final VitConfig config;
     private final Parameter clsToken;
     private final Parameter posEmbed;
-    private final Parameter patchWeight;
-    private final Parameter patchBias;
+    private final Conv2dLayer patchEmbedding;
     private final List<VitLayer> layers = new ArrayList<>();
     private final LayerNormLayer finalNorm;
     private final LinearLayer head;
@@ -36,12 +36,10 @@ public final class VitForImageClassification extends Module {
         int d = c.hiddenSize();
         clsToken = addParam(naming.clsToken, new Shape(1, 1, d), Initializers.truncatedNormal(0.02f));
         posEmbed = addParam(naming.posEmbed, new Shape(1, c.numPatches() + 1, d), Initializers.truncatedNormal(0.02f));
-        long fanIn = (long) c.numChannels() * c.patchSize() * c.patchSize();
-        patchWeight = addParam(naming.patchProjection + ".weight",
-                new Shape(d, c.numChannels(), c.patchSize(), c.patchSize()), Initializers.uniformFanIn(fanIn));
-        patchBias = addParam(naming.patchProjection + ".bias", new Shape(d), Initializers.uniformFanIn(fanIn));
+        patchEmbedding = addModule(naming.patchProjection,
+                new Conv2dLayer(c.numChannels(), d, c.patchSize(), c.patchSize(), true));
         for (int i = 0; i < c.numLayers(); i++) {
-            layers.add(addModule(naming.layer(i), new VitLayer(c, naming)));
+            layers.add(addModule(naming.layer(i), new VitLayer(c, naming, i, patchEmbedding.fanIn())));
         }
         finalNorm = addModule(naming.finalNorm, new LayerNormLayer(d, c.layerNormEps()));
         head = addModule(naming.head, new LinearLayer(d, c.numLabels(), true));
@@ -66,7 +64,7 @@ public final class VitForImageClassification extends Module {
 
     /** {@code pixels [B, C, H, W]} at the configured image size → logits {@code [B, labels]}. */
     @Override
-    public NDArray forward(NDArray pixels, boolean training) {
+    public NDArray forward(NDArray pixels, ForwardContext ctx) {
         Shape s = pixels.getShape();
         if (s.dimension() != 4 || s.get(1) != config.numChannels()
                 || s.get(2) != config.imageSize() || s.get(3) != config.imageSize()) {
@@ -75,18 +73,16 @@ public final class VitForImageClassification extends Module {
         }
         long b = s.get(0);
         int d = config.hiddenSize();
-        NDArray x = Conv2d.conv2d(pixels, value(patchWeight), value(patchBias),
-                new Shape(config.patchSize(), config.patchSize())).singletonOrThrow();
-        x = x.reshape(b, d, -1).transpose(0, 2, 1);
+        NDArray x = patchEmbedding.forward(pixels, ctx).reshape(b, d, -1).transpose(0, 2, 1);
         // The class token would attach to the model's manager: hand it to the batch's (DJL-NOTES).
         NDArray cls = value(clsToken).broadcast(b, 1, d);
         cls.attach(x.getManager());
         x = NDArrays.concat(new NDList(cls, x), 1).add(value(posEmbed));
         for (VitLayer layer : layers) {
-            x = layer.forward(x, training);
+            x = layer.forward(x, ctx);
         }
-        NDArray pooled = finalNorm.forward(x, training).get(":, 0, :");
-        return head.forward(pooled, training);
+        NDArray pooled = finalNorm.forward(x, ctx).get(":, 0, :");
+        return head.forward(pooled, ctx);
     }
 
     @Override

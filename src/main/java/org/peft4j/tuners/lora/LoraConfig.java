@@ -1,7 +1,10 @@
 package org.peft4j.tuners.lora;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.peft4j.peft.TargetModules;
+import org.peft4j.nn.Module;
+import org.peft4j.tuners.Injection;
+import org.peft4j.tuners.TargetModules;
+import org.peft4j.tuners.TunerConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -14,7 +17,9 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * LoRA settings, field for field Hugging Face PEFT's {@code LoraConfig} (snake_case in JSON).
+ * LoRA settings, field for field Hugging Face PEFT's {@code LoraConfig} (snake_case in JSON),
+ * covering the LoRA family: rsLoRA ({@code use_rslora}), DoRA ({@code use_dora}) and PiSSA
+ * initialisation ({@code init_lora_weights="pissa"}).
  *
  * <p>{@code enableLora} is a peft4j extension for fused qkv linears (as loralib's MergedLinear):
  * e.g. {@code [true, false, true]} adapts only the q and v thirds. Adapters using it have a
@@ -32,7 +37,8 @@ public record LoraConfig(
         List<String> modulesToSave,
         Init init,
         List<Boolean> enableLora,
-        String baseModelNameOrPath) {
+        String baseModelNameOrPath,
+        boolean useDora) implements TunerConfig {
 
     private static final Logger LOG = LoggerFactory.getLogger(LoraConfig.class);
 
@@ -58,9 +64,10 @@ public record LoraConfig(
     /**
      * How A and B start. KAIMING (PEFT {@code true}): A kaiming-uniform, B zero, so training starts
      * at the base model. GAUSSIAN (PEFT {@code "gaussian"}): A ~ N(0, 1/r), B zero. RANDOM (PEFT
-     * {@code false}): B random too, a non-identity start, for tests.
+     * {@code false}): B random too, a non-identity start, for tests. PISSA (PEFT {@code "pissa"}):
+     * s·B·A = the top-r singular part of W, with that part taken out of the base (see {@link LoraLayer}).
      */
-    public enum Init { KAIMING, GAUSSIAN, RANDOM }
+    public enum Init { KAIMING, GAUSSIAN, RANDOM, PISSA }
 
     public LoraConfig {
         if (r <= 0) {
@@ -76,6 +83,17 @@ public record LoraConfig(
             throw new IllegalArgumentException("enable_lora must enable at least one slice, got " + enableLora);
         }
         enableLora = enableLora == null ? null : List.copyOf(enableLora);
+        if (useDora && init == Init.PISSA) {
+            throw new IllegalArgumentException("use_dora with PiSSA initialisation is not supported; choose one");
+        }
+    }
+
+    /** A plain LoRA (no DoRA). */
+    public LoraConfig(int r, double loraAlpha, double loraDropout, TargetModules targetModules, boolean useRslora,
+                      Map<String, Integer> rankPattern, Map<String, Double> alphaPattern, Bias bias,
+                      List<String> modulesToSave, Init init, List<Boolean> enableLora, String baseModelNameOrPath) {
+        this(r, loraAlpha, loraDropout, targetModules, useRslora, rankPattern, alphaPattern, bias, modulesToSave,
+                init, enableLora, baseModelNameOrPath, false);
     }
 
     public static LoraConfig of(int r, double alpha, TargetModules targets) {
@@ -84,17 +102,56 @@ public record LoraConfig(
 
     public LoraConfig withModulesToSave(List<String> modules) {
         return new LoraConfig(r, loraAlpha, loraDropout, targetModules, useRslora, rankPattern, alphaPattern,
-                bias, modules, init, enableLora, baseModelNameOrPath);
+                bias, modules, init, enableLora, baseModelNameOrPath, useDora);
     }
 
     public LoraConfig withDropout(double p) {
         return new LoraConfig(r, loraAlpha, p, targetModules, useRslora, rankPattern, alphaPattern,
-                bias, modulesToSave, init, enableLora, baseModelNameOrPath);
+                bias, modulesToSave, init, enableLora, baseModelNameOrPath, useDora);
     }
 
     public LoraConfig withBaseModel(String name) {
         return new LoraConfig(r, loraAlpha, loraDropout, targetModules, useRslora, rankPattern, alphaPattern,
-                bias, modulesToSave, init, enableLora, name);
+                bias, modulesToSave, init, enableLora, name, useDora);
+    }
+
+    public LoraConfig withDora(boolean dora) {
+        return new LoraConfig(r, loraAlpha, loraDropout, targetModules, useRslora, rankPattern, alphaPattern,
+                bias, modulesToSave, init, enableLora, baseModelNameOrPath, dora);
+    }
+
+    public LoraConfig withInit(Init i) {
+        return new LoraConfig(r, loraAlpha, loraDropout, targetModules, useRslora, rankPattern, alphaPattern,
+                bias, modulesToSave, i, enableLora, baseModelNameOrPath, useDora);
+    }
+
+    @Override
+    public String peftType() {
+        return "LORA";
+    }
+
+    @Override
+    public Injection inject(Module model, String headPath) {
+        return LoraModel.inject(model, headPath, this);
+    }
+
+    /**
+     * PiSSA trains on a base with its principal part taken out; as PEFT's
+     * {@code path_initial_model_for_weight_conversion} does, it is saved as a plain LoRA of rank 2r
+     * on the original base ({@code A' = [A; A₀]}, {@code B' = [B, −B₀]}) with alphas scaled to keep s.
+     */
+    @Override
+    public TunerConfig savedConfig() {
+        if (init != Init.PISSA) {
+            return this;
+        }
+        double alphaFactor = useRslora ? Math.sqrt(2) : 2;
+        Map<String, Integer> ranks = new LinkedHashMap<>();
+        rankPattern.forEach((k, v) -> ranks.put(k, 2 * v));
+        Map<String, Double> alphas = new LinkedHashMap<>();
+        alphaPattern.forEach((k, v) -> alphas.put(k, alphaFactor * v));
+        return new LoraConfig(2 * r, alphaFactor * loraAlpha, loraDropout, targetModules, useRslora, ranks, alphas,
+                bias, modulesToSave, Init.KAIMING, enableLora, baseModelNameOrPath, false);
     }
 
     /** The rank of the module at {@code path}, after rank_pattern. */
@@ -127,7 +184,7 @@ public record LoraConfig(
 
     /**
      * Reads PEFT's JSON. Unknown keys are dropped with a warning, as PEFT does; options that change
-     * the math and are not implemented (DoRA, fan_in_fan_out, ...) are refused rather than ignored.
+     * the math and are not implemented (fan_in_fan_out, lora_bias, ...) are refused rather than ignored.
      */
     public static LoraConfig fromJson(JsonNode o) {
         String type = o.path("peft_type").asText("");
@@ -140,7 +197,6 @@ public record LoraConfig(
                 LOG.warn("adapter_config.json: unknown key '{}' ignored", k);
             }
         }
-        refuse(o, "use_dora", o.path("use_dora").asBoolean(false), "DoRA is not supported yet");
         refuse(o, "fan_in_fan_out", o.path("fan_in_fan_out").asBoolean(false), "fan_in_fan_out (Conv1D layers) is not supported");
         refuse(o, "lora_bias", o.path("lora_bias").asBoolean(false), "lora_bias is not supported");
         refuse(o, "layer_replication", !o.path("layer_replication").isNull() && !o.path("layer_replication").isMissingNode(),
@@ -180,8 +236,11 @@ public record LoraConfig(
             initMode = Init.RANDOM;
         } else if (init.asText().equals("gaussian")) {
             initMode = Init.GAUSSIAN;
+        } else if (init.asText().equals("pissa") || init.asText().startsWith("pissa_niter_")) {
+            initMode = Init.PISSA; // the fast-SVD variant gets the exact SVD here
         } else {
-            throw new IllegalArgumentException("init_lora_weights '" + init.asText() + "' is not supported (true, false, \"gaussian\")");
+            throw new IllegalArgumentException("init_lora_weights '" + init.asText()
+                    + "' is not supported (true, false, \"gaussian\", \"pissa\")");
         }
         List<Boolean> enable = null;
         if (o.has("enable_lora") && !o.get("enable_lora").isNull()) {
@@ -202,7 +261,8 @@ public record LoraConfig(
                 o.has("modules_to_save") && !o.get("modules_to_save").isNull() ? strings(o.get("modules_to_save")) : null,
                 initMode,
                 enable,
-                o.path("base_model_name_or_path").isTextual() ? o.get("base_model_name_or_path").asText() : null);
+                o.path("base_model_name_or_path").isTextual() ? o.get("base_model_name_or_path").asText() : null,
+                o.path("use_dora").asBoolean(false));
     }
 
     private static void refuse(JsonNode o, String key, boolean set, String why) {
@@ -222,6 +282,7 @@ public record LoraConfig(
     }
 
     /** The fields PEFT writes for LoRA, sorted by key when serialised. */
+    @Override
     public Map<String, Object> toJson() {
         Map<String, Object> m = new TreeMap<>();
         m.put("alpha_pattern", new TreeMap<>(alphaPattern));
@@ -236,6 +297,7 @@ public record LoraConfig(
             case KAIMING -> (Object) Boolean.TRUE;
             case GAUSSIAN -> "gaussian";
             case RANDOM -> Boolean.FALSE;
+            case PISSA -> "pissa";
         });
         m.put("layer_replication", null);
         m.put("layers_pattern", null);
@@ -254,7 +316,7 @@ public record LoraConfig(
         m.put("target_modules", targetModules.regex() != null ? targetModules.regex()
                 : new ArrayList<>(new java.util.TreeSet<>(targetModules.names())));
         m.put("task_type", null);
-        m.put("use_dora", false);
+        m.put("use_dora", useDora);
         m.put("use_rslora", useRslora);
         if (enableLora != null) {
             m.put("enable_lora", enableLora);

@@ -1,50 +1,52 @@
 package org.peft4j.tuners.lora;
 
+import ai.djl.nn.Parameter;
 import org.peft4j.nn.LinearLayer;
 import org.peft4j.nn.Module;
-import org.peft4j.peft.TargetModules;
+import org.peft4j.tuners.Injection;
+import org.peft4j.tuners.TargetModules;
 
-import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
-/** LoRA's injection rule: a {@link LoraAdapter} on every targeted {@link LinearLayer}. */
+/**
+ * LoRA's injection rule: a {@link LoraLayer} on every targeted {@link LinearLayer}; with
+ * {@code bias="all"} or {@code "lora_only"} the base biases train in place and are saved, under
+ * PEFT's keys.
+ */
 public final class LoraModel {
 
     private LoraModel() {}
 
-    /**
-     * Attaches adapter {@code name} to the linear layers {@code config} targets and returns them by
-     * path. Fails, naming the candidates, when nothing matches: a silent no-op would train only the head.
-     */
-    public static Map<String, LoraAdapter> inject(Module model, String headPath, LoraConfig config, String name) {
-        Map<String, LinearLayer> linears = model.modulesOfType(LinearLayer.class);
-        Map<String, LoraAdapter> out = new LinkedHashMap<>();
-        for (Map.Entry<String, LinearLayer> e : linears.entrySet()) {
-            String path = e.getKey();
-            if (!config.targetModules().matches(path, headPath)
-                    || TargetModules.matchesName(config.modulesToSave(), path)) {
-                continue;
+    static Injection inject(Module model, String headPath, LoraConfig config) {
+        Map<String, LinearLayer> targets = config.targetModules().select(model, LinearLayer.class, headPath,
+                config.modulesToSave());
+        Injection injection = new Injection();
+        targets.forEach((path, layer) -> injection.place(path, layer.hooks(), new LoraLayer(layer,
+                config.rankFor(path), config.scalingFor(path), config.loraDropout(), fusedSlices(config, path),
+                config.init(), config.useDora())));
+        if (config.bias() != LoraConfig.Bias.NONE) {
+            // PEFT's rule ("bias" in the name) and its key for a wrapped layer's own bias (base_layer).
+            for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
+                String key = e.getKey();
+                if (!key.endsWith("bias")) {
+                    continue;
+                }
+                String module = key.substring(0, Math.max(0, key.length() - "bias".length() - 1));
+                if (TargetModules.matchesName(config.modulesToSave(), module)) {
+                    continue; // saved with its module's copy
+                }
+                boolean wrapped = targets.containsKey(module);
+                if (config.bias() == LoraConfig.Bias.ALL || wrapped) {
+                    injection.trainBase(wrapped ? module + ".base_layer.bias" : key, e.getValue());
+                }
             }
-            LinearLayer layer = e.getValue();
-            LoraAdapter adapter = new LoraAdapter(layer.inFeatures(), layer.outFeatures(), config.rankFor(path),
-                    config.scalingFor(path), config.loraDropout(), fusedSlices(config, path), config.init());
-            out.put(path, adapter);
         }
-        if (out.isEmpty()) {
-            throw new IllegalArgumentException("target modules " + describe(config) + " match no linear layer; "
-                    + "linear layers are e.g. " + linears.keySet().stream().limit(8).toList());
-        }
-        out.forEach((path, adapter) -> linears.get(path).addAdapter(name, adapter));
-        return out;
+        return injection;
     }
 
     /** enable_lora applies to fused qkv layers only; other targets get a plain LoRA. */
-    private static java.util.List<Boolean> fusedSlices(LoraConfig config, String path) {
+    private static List<Boolean> fusedSlices(LoraConfig config, String path) {
         return config.enableLora() != null && path.endsWith("qkv") ? config.enableLora() : null;
-    }
-
-    private static String describe(LoraConfig config) {
-        return config.targetModules().regex() != null ? "'" + config.targetModules().regex() + "'"
-                : config.targetModules().names().toString();
     }
 }

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.junit.jupiter.api.Test;
 import org.peft4j.Fixtures;
 import org.peft4j.io.Json;
-import org.peft4j.peft.TargetModules;
+import org.peft4j.tuners.TargetModules;
 
 import java.io.IOException;
 import java.util.LinkedHashMap;
@@ -140,12 +140,8 @@ class LoraConfigTest {
 
     @Test
     void unimplementedOptionsAreRefusedNamingTheKey() {
-        ObjectNode dora = minimal().put("use_dora", true);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LoraConfig.fromJson(dora));
-        assertTrue(e.getMessage().contains("use_dora"), e.getMessage());
-
         ObjectNode conv1d = minimal().put("fan_in_fan_out", true);
-        e = assertThrows(IllegalArgumentException.class, () -> LoraConfig.fromJson(conv1d));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LoraConfig.fromJson(conv1d));
         assertTrue(e.getMessage().contains("fan_in_fan_out"), e.getMessage());
 
         ObjectNode replication = minimal();
@@ -218,14 +214,19 @@ class LoraConfigTest {
     }
 
     @Test
-    void initLoraWeightsTrueFalseAndGaussian() {
+    void initLoraWeightsTrueFalseGaussianAndPissa() {
         assertEquals(LoraConfig.Init.KAIMING, LoraConfig.fromJson(minimal()).init());
         assertEquals(LoraConfig.Init.KAIMING, LoraConfig.fromJson(minimal().put("init_lora_weights", true)).init());
         assertEquals(LoraConfig.Init.RANDOM, LoraConfig.fromJson(minimal().put("init_lora_weights", false)).init());
         assertEquals(LoraConfig.Init.GAUSSIAN, LoraConfig.fromJson(minimal().put("init_lora_weights", "gaussian")).init());
+        assertEquals(LoraConfig.Init.PISSA, LoraConfig.fromJson(minimal().put("init_lora_weights", "pissa")).init());
+        assertEquals(LoraConfig.Init.PISSA, LoraConfig.fromJson(minimal().put("init_lora_weights", "pissa_niter_4")).init());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> LoraConfig.fromJson(minimal().put("init_lora_weights", "pissa")));
-        assertTrue(e.getMessage().contains("init_lora_weights") && e.getMessage().contains("pissa"), e.getMessage());
+                () -> LoraConfig.fromJson(minimal().put("init_lora_weights", "olora")));
+        assertTrue(e.getMessage().contains("init_lora_weights") && e.getMessage().contains("olora"), e.getMessage());
+        assertTrue(LoraConfig.fromJson(minimal().put("use_dora", true)).useDora());
+        assertThrows(IllegalArgumentException.class,
+                () -> LoraConfig.fromJson(minimal().put("use_dora", true).put("init_lora_weights", "pissa")));
     }
 
     @Test

@@ -1,6 +1,10 @@
-package org.peft4j.peft;
+package org.peft4j.tuners;
 
+import org.peft4j.nn.Module;
+
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -66,6 +70,31 @@ public record TargetModules(List<String> names, String regex, List<String> exclu
             hit = m.find() && layersToTransform.contains(Integer.parseInt(m.group(1)));
         }
         return hit;
+    }
+
+    /**
+     * The modules of {@code type} in {@code model} that these targets select, by path, leaving out
+     * modules_to_save (those train in full). Fails, naming candidates, when nothing matches: a
+     * silent no-op would train only the head.
+     */
+    public <M> LinkedHashMap<String, M> select(Module model, Class<M> type, String headPath, List<String> modulesToSave) {
+        Map<String, M> candidates = model.modulesOfType(type);
+        LinkedHashMap<String, M> out = new LinkedHashMap<>();
+        candidates.forEach((path, m) -> {
+            if (matches(path, headPath) && !matchesName(modulesToSave, path)) {
+                out.put(path, m);
+            }
+        });
+        if (out.isEmpty()) {
+            throw new IllegalArgumentException("target modules " + describe() + " match no " + type.getSimpleName()
+                    + "; candidates are e.g. " + candidates.keySet().stream().limit(8).toList());
+        }
+        return out;
+    }
+
+    /** For messages: the regex or the name list. */
+    public String describe() {
+        return regex != null ? "'" + regex + "'" : names.toString();
     }
 
     /** PEFT's name rule, also used for modules_to_save: the path is the name or ends in ".name". */

@@ -1,4 +1,4 @@
-package org.peft4j.peft;
+package org.peft4j.tuners;
 
 import org.junit.jupiter.api.Test;
 

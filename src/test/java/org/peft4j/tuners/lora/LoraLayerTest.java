@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.peft4j.nn.ForwardContext;
 import org.peft4j.nn.LinearLayer;
 
 import java.util.List;
@@ -20,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.peft4j.Fixtures.assertClose;
 
 /** LoRA's math against a plain double-precision computation of {@code s·(x Aᵀ)Bᵀ} and {@code s·B·A}. */
-class LoraAdapterTest extends ManagedTest {
+class LoraLayerTest extends ManagedTest {
 
     private final Random random = new Random(7);
 
@@ -37,13 +38,28 @@ class LoraAdapterTest extends ManagedTest {
         return v;
     }
 
-    private LoraAdapter adapter(long in, long out, int rank, double scale, double dropout, List<Boolean> slices) {
-        LoraAdapter a = new LoraAdapter(in, out, rank, scale, dropout, slices, LoraConfig.Init.RANDOM);
+    private LoraLayer adapter(long in, long out, int rank, double scale, double dropout, List<Boolean> slices) {
+        return layer(in, out, rank, scale, dropout, slices, LoraConfig.Init.RANDOM);
+    }
+
+    private LoraLayer layer(long in, long out, int rank, double scale, double dropout, List<Boolean> slices,
+                            LoraConfig.Init init) {
+        LinearLayer host = new LinearLayer(in, out, true);
+        host.initialize(manager);
+        LoraLayer a = new LoraLayer(host, rank, scale, dropout, slices, init, false);
         a.initialize(manager);
         return a;
     }
 
-    private static float[] values(LoraAdapter a, String name) {
+    /** What the hook adds to the layer output. */
+    private NDArray delta(LoraLayer lora, NDArray x, boolean training) {
+        long out = lora.deltaWeight().getShape().get(0);
+        Shape s = x.getShape();
+        NDArray zeros = manager.zeros(s.slice(0, s.dimension() - 1).add(out));
+        return lora.adaptOutput(x, zeros, zeros, ForwardContext.of(training));
+    }
+
+    private static float[] values(LoraLayer a, String name) {
         return a.parameters().get(name).getArray().toFloatArray();
     }
 
@@ -99,7 +115,7 @@ class LoraAdapterTest extends ManagedTest {
         int out = 5;
         int rank = 3;
         double s = 1.7;
-        LoraAdapter lora = adapter(in, out, rank, s, 0, null);
+        LoraLayer lora = adapter(in, out, rank, s, 0, null);
         assertEquals(new Shape(rank, in), lora.parameters().get("lora_A.weight").getShape());
         assertEquals(new Shape(out, rank), lora.parameters().get("lora_B.weight").getShape());
         assertEquals(List.of("lora_A.weight", "lora_B.weight"), List.copyOf(lora.parameters().keySet()));
@@ -107,21 +123,21 @@ class LoraAdapterTest extends ManagedTest {
         float[] b = values(lora, "lora_B.weight");
         float[] x = gaussian(4 * in);
 
-        NDArray y = lora.delta(manager.create(x, new Shape(4, in)), false);
+        NDArray y = delta(lora, manager.create(x, new Shape(4, in)), false);
         assertEquals(new Shape(4, out), y.getShape());
         float[] expected = flatten(delta(x, 4, a, b, rank, in, out, s));
         assertClose(expected, y.toFloatArray(), 1e-5f);
         assertTrue(maxAbs(expected) > 0.1, "the check is not trivially met by zeros");
 
         // Any leading axes: [2, 2, in] gives the same rows.
-        NDArray y3 = lora.delta(manager.create(x, new Shape(2, 2, in)), false);
+        NDArray y3 = delta(lora, manager.create(x, new Shape(2, 2, in)), false);
         assertEquals(new Shape(2, 2, out), y3.getShape());
         assertClose(expected, y3.toFloatArray(), 1e-5f);
     }
 
     @Test
     void deltaWeightIsScaledBA() {
-        LoraAdapter lora = adapter(7, 4, 2, 0.6, 0, null);
+        LoraLayer lora = adapter(7, 4, 2, 0.6, 0, null);
         float[] a = values(lora, "lora_A.weight");
         float[] b = values(lora, "lora_B.weight");
         NDArray dw = lora.deltaWeight();
@@ -130,7 +146,7 @@ class LoraAdapterTest extends ManagedTest {
 
         // x ΔWᵀ is the same as delta(x): the merged and unmerged forms agree.
         NDArray x = manager.create(gaussian(3 * 7), new Shape(3, 7));
-        assertClose(lora.delta(x, false).toFloatArray(), Linear.linear(x, dw).singletonOrThrow().toFloatArray(), 1e-5f);
+        assertClose(delta(lora, x, false).toFloatArray(), Linear.linear(x, dw).singletonOrThrow().toFloatArray(), 1e-5f);
     }
 
     @Test
@@ -139,7 +155,7 @@ class LoraAdapterTest extends ManagedTest {
         int out = 3 * in;
         int rank = 2;
         double s = 1.5;
-        LoraAdapter lora = adapter(in, out, rank, s, 0, List.of(true, false, true));
+        LoraLayer lora = adapter(in, out, rank, s, 0, List.of(true, false, true));
         // B holds rows for the q and v slices only.
         assertEquals(new Shape(2L * in, rank), lora.parameters().get("lora_B.weight").getShape());
         float[] a = values(lora, "lora_A.weight");
@@ -163,7 +179,7 @@ class LoraAdapterTest extends ManagedTest {
         int n = 3;
         float[] x = gaussian(n * in);
         double[][] dEnabled = delta(x, n, a, b, rank, in, 2 * in, s);
-        float[] d = lora.delta(manager.create(x, new Shape(n, in)), false).toFloatArray();
+        float[] d = delta(lora, manager.create(x, new Shape(n, in)), false).toFloatArray();
         for (int row = 0; row < n; row++) {
             for (int o = 0; o < out; o++) {
                 float actual = d[row * out + o];
@@ -181,16 +197,17 @@ class LoraAdapterTest extends ManagedTest {
         int in = 8;
         LinearLayer layer = new LinearLayer(in, 3L * in, true);
         layer.initialize(manager);
-        LoraAdapter lora = adapter(in, 3L * in, 2, 2.0, 0, List.of(true, false, true));
-        layer.addAdapter("a", lora);
-        layer.setActive(List.of("a"));
+        LoraLayer lora = new LoraLayer(layer, 2, 2.0, 0, List.of(true, false, true), LoraConfig.Init.RANDOM, false);
+        lora.initialize(manager);
+        layer.hooks().add("a", lora);
+        layer.hooks().setActive(List.of("a"));
         NDArray x = manager.create(gaussian(4 * in), new Shape(4, in));
         float[] base = Linear.linear(x, layer.weight().getArray(), layer.bias().getArray()).singletonOrThrow().toFloatArray();
         float[] unmerged = layer.forward(x, false).toFloatArray();
         float[] w = layer.weight().getArray().toFloatArray();
 
-        layer.merge("a", true);
-        assertEquals(List.of("a"), layer.merged());
+        layer.hooks().merge("a", true);
+        assertEquals(List.of("a"), layer.hooks().merged());
         float[] merged = layer.forward(x, false).toFloatArray();
         assertClose(unmerged, merged, 1e-5f);
         float[] wMerged = layer.weight().getArray().toFloatArray();
@@ -205,7 +222,7 @@ class LoraAdapterTest extends ManagedTest {
             }
         }
 
-        layer.unmergeAll();
+        layer.hooks().unmergeAll();
         assertClose(w, layer.weight().getArray().toFloatArray(), 1e-6f);
         assertClose(unmerged, layer.forward(x, false).toFloatArray(), 1e-5f);
     }
@@ -213,7 +230,8 @@ class LoraAdapterTest extends ManagedTest {
     @Test
     void slicesMustDivideTheOutputs() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new LoraAdapter(8, 25, 2, 1, 0, List.of(true, false, true), LoraConfig.Init.KAIMING));
+                () -> new LoraLayer(new LinearLayer(8, 25, true), 2, 1, 0, List.of(true, false, true),
+                        LoraConfig.Init.KAIMING, false));
         assertTrue(e.getMessage().contains("enable_lora"), e.getMessage());
     }
 
@@ -222,7 +240,7 @@ class LoraAdapterTest extends ManagedTest {
         int dim = 16;
         double p = 0.5;
         // A = B = identity and s = 1, so delta(x) is exactly what dropout makes of x.
-        LoraAdapter lora = adapter(dim, dim, dim, 1.0, p, null);
+        LoraLayer lora = adapter(dim, dim, dim, 1.0, p, null);
         float[] eye = new float[dim * dim];
         for (int i = 0; i < dim; i++) {
             eye[i * dim + i] = 1f;
@@ -232,12 +250,12 @@ class LoraAdapterTest extends ManagedTest {
         float[] x = gaussian(8 * dim);
         NDArray input = manager.create(x, new Shape(8, dim));
 
-        float[] eval1 = lora.delta(input, false).toFloatArray();
-        float[] eval2 = lora.delta(input, false).toFloatArray();
+        float[] eval1 = delta(lora, input, false).toFloatArray();
+        float[] eval2 = delta(lora, input, false).toFloatArray();
         assertArrayEquals(eval1, eval2, "eval output is deterministic");
         assertClose(x, eval1, 1e-6f);
 
-        float[] train = lora.delta(input, true).toFloatArray();
+        float[] train = delta(lora, input, true).toFloatArray();
         int dropped = 0;
         for (int i = 0; i < x.length; i++) {
             if (train[i] == 0f) {
@@ -255,16 +273,14 @@ class LoraAdapterTest extends ManagedTest {
     void initialisationsFollowPeft() {
         int in = 512;
         int rank = 4;
-        LoraAdapter kaiming = new LoraAdapter(in, 16, rank, 1, 0, null, LoraConfig.Init.KAIMING);
-        kaiming.initialize(manager);
+        LoraLayer kaiming = layer(in, 16, rank, 1, 0, null, LoraConfig.Init.KAIMING);
         float[] a = values(kaiming, "lora_A.weight");
         float bound = (float) (1 / Math.sqrt(in));
         assertTrue(maxAbs(a) <= bound && maxAbs(a) > 0.9 * bound, "A ~ U(±1/√in), max " + maxAbs(a));
         assertEquals(0f, maxAbs(values(kaiming, "lora_B.weight")), "B starts at zero: the base model is unchanged");
         assertEquals(0f, maxAbs(kaiming.deltaWeight().toFloatArray()));
 
-        LoraAdapter gaussian = new LoraAdapter(in, 16, rank, 1, 0, null, LoraConfig.Init.GAUSSIAN);
-        gaussian.initialize(manager);
+        LoraLayer gaussian = layer(in, 16, rank, 1, 0, null, LoraConfig.Init.GAUSSIAN);
         float[] g = values(gaussian, "lora_A.weight");
         double sum = 0;
         for (float v : g) {
@@ -274,8 +290,7 @@ class LoraAdapterTest extends ManagedTest {
         assertEquals(1.0 / rank, std, 0.1 / rank, "A ~ N(0, 1/r)");
         assertEquals(0f, maxAbs(values(gaussian, "lora_B.weight")));
 
-        LoraAdapter random = new LoraAdapter(in, 16, rank, 1, 0, null, LoraConfig.Init.RANDOM);
-        random.initialize(manager);
+        LoraLayer random = layer(in, 16, rank, 1, 0, null, LoraConfig.Init.RANDOM);
         float[] b = values(random, "lora_B.weight");
         float bBound = (float) (1 / Math.sqrt(rank));
         assertTrue(maxAbs(b) <= bBound && maxAbs(b) > 0.5 * bBound, "B ~ U(±1/√r), max " + maxAbs(b));

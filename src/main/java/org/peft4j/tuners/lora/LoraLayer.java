@@ -1,0 +1,294 @@
+package org.peft4j.tuners.lora;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.djl.nn.core.Linear;
+import ai.djl.nn.norm.Dropout;
+import ai.djl.training.initializer.Initializer;
+import org.ejml.data.DMatrixRMaj;
+import org.ejml.dense.row.SingularOps_DDRM;
+import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
+import org.ejml.interfaces.decomposition.SingularValueDecomposition_F64;
+import org.peft4j.nn.ForwardContext;
+import org.peft4j.nn.Initializers;
+import org.peft4j.nn.LayerHook;
+import org.peft4j.nn.LinearLayer;
+import org.peft4j.nn.MergeableHook;
+import org.peft4j.nn.Ops;
+import org.peft4j.nn.WeightUpdate;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The LoRA family on one linear layer {@code y = x Wᵀ + b}, W {@code [out, in]}: all of its math.
+ *
+ * <ul>
+ * <li><b>LoRA</b> (Hu et al. 2021): {@code y += s·(drop(x) Aᵀ) Bᵀ}, A {@code [r, in]}, B {@code [out, r]},
+ *     {@code s = α/r} (rsLoRA: {@code α/√r}); merge {@code W ← W + s·B·A}. On a fused qkv layer
+ *     ({@code enable_lora}) B has rows for the enabled slices only and the others get zeros.</li>
+ * <li><b>DoRA</b> (Liu et al. 2024), as PEFT computes it: a magnitude {@code m [out]} initialised to the
+ *     row norms {@code ‖W + s·B·A‖}; with {@code c = m / ‖W + s·B·A‖} (the norm detached, as the paper
+ *     recommends), {@code y = base + (c − 1)·(x Wᵀ) + c·s·(x Aᵀ)Bᵀ}, i.e. {@code W' = c·(W + s·B·A)},
+ *     which is also the merge.</li>
+ * <li><b>PiSSA</b> (Meng et al. 2024): A, B start as the top-r singular part of W
+ *     ({@code s·B·A = U_r S_r V_rᵀ}) and the base must lose that part. PEFT rewrites W; here the frozen
+ *     initial factors are subtracted in the forward pass instead, {@code y += s·(B A − B₀ A₀) x},
+ *     so the base is never changed and disabling, deleting or switching adapters stays exact. The
+ *     file form is PEFT's conversion to a plain LoRA of rank 2r: {@code A' = [A; A₀]}, {@code B' = [B, −B₀]}.</li>
+ * </ul>
+ */
+public final class LoraLayer implements LayerHook, MergeableHook {
+
+    private final LinearLayer layer;
+    private final int rank;
+    private final float scale;
+    private final float dropout;
+    private final boolean[] enabled;
+    private final LoraConfig.Init init;
+    private final Parameter loraA;
+    private final Parameter loraB;
+    private final Parameter magnitude;
+    /** PiSSA's frozen initial factors. */
+    private NDArray initialA;
+    private NDArray initialB;
+    /** DoRA: the row norms at merge time, which unmerging divides back out. */
+    private NDArray mergedNorm;
+
+    LoraLayer(LinearLayer layer, int rank, double scale, double dropout, List<Boolean> enabledSlices,
+              LoraConfig.Init init, boolean dora) {
+        this.layer = layer;
+        this.rank = rank;
+        this.scale = (float) scale;
+        this.dropout = (float) dropout;
+        this.init = init;
+        long in = layer.inFeatures();
+        long out = layer.outFeatures();
+        int slices = enabledSlices == null ? 1 : enabledSlices.size();
+        if (out % slices != 0) {
+            throw new IllegalArgumentException("enable_lora has " + slices + " slices but the layer has "
+                    + out + " outputs, not a multiple");
+        }
+        enabled = new boolean[slices];
+        int on = 0;
+        for (int i = 0; i < slices; i++) {
+            enabled[i] = enabledSlices == null || enabledSlices.get(i);
+            on += enabled[i] ? 1 : 0;
+        }
+        long bRows = out / slices * on;
+        if (init == LoraConfig.Init.PISSA && rank > Math.min(bRows, in)) {
+            throw new IllegalArgumentException("PiSSA needs r <= min(out, in) = " + Math.min(bRows, in) + ", got r = " + rank);
+        }
+        Initializer initA = switch (init) {
+            case GAUSSIAN -> Initializers.normal((float) (1.0 / rank));
+            case KAIMING, RANDOM, PISSA -> Initializers.uniformFanIn(in);
+        };
+        Initializer initB = init == LoraConfig.Init.RANDOM ? Initializers.uniformFanIn(rank) : Initializers.zeros();
+        loraA = param("lora_A.weight", new Shape(rank, in), initA);
+        loraB = param("lora_B.weight", new Shape(bRows, rank), initB);
+        magnitude = dora ? param("lora_magnitude_vector", new Shape(out), Initializers.ones()) : null;
+    }
+
+    private static Parameter param(String name, Shape shape, Initializer init) {
+        return Parameter.builder().setName(name).setType(Parameter.Type.WEIGHT)
+                .optShape(shape).optInitializer(init).build();
+    }
+
+    @Override
+    public Map<String, Parameter> parameters() {
+        Map<String, Parameter> m = new LinkedHashMap<>();
+        m.put("lora_A.weight", loraA);
+        m.put("lora_B.weight", loraB);
+        if (magnitude != null) {
+            m.put("lora_magnitude_vector", magnitude);
+        }
+        return m;
+    }
+
+    @Override
+    public void initialize(NDManager manager) {
+        loraA.initialize(manager, DataType.FLOAT32);
+        loraB.initialize(manager, DataType.FLOAT32);
+        if (init == LoraConfig.Init.PISSA) {
+            initPissa(manager);
+        }
+        if (magnitude != null) {
+            magnitude.initialize(manager, DataType.FLOAT32);
+            try (NDScope scope = new NDScope()) {
+                scope.suppressNotUsedWarning();
+                magnitude.getArray().set(rowNorms().toFloatArray());
+            }
+        }
+    }
+
+    @Override
+    public NDArray adaptOutput(NDArray x, NDArray base, NDArray y, ForwardContext ctx) {
+        boolean drop = ctx.training() && dropout > 0;
+        NDArray h = drop ? Dropout.dropout(x, dropout, true).singletonOrThrow() : x;
+        NDArray lora = delta(h, x);
+        if (magnitude == null) {
+            return y.add(lora);
+        }
+        NDArray c = magnitude.getArray().div(rowNorms().stopGradient());
+        NDArray bias = layer.bias() == null ? null : layer.bias().getArray();
+        // With dropout the plain product must see the dropped input too (PEFT does the same).
+        NDArray plain = drop ? Linear.linear(h, layer.weight().getArray()).singletonOrThrow()
+                : bias == null ? base : base.sub(bias);
+        return y.add(plain.add(lora).mul(c)).sub(plain); // base + (c − 1)·plain + c·lora
+    }
+
+    /** {@code s·(h Aᵀ)Bᵀ}, minus PiSSA's initial part on the undropped input {@code x}. */
+    private NDArray delta(NDArray h, NDArray x) {
+        // Scaling the r-wide bottleneck costs r/out of scaling the output.
+        NDArray u = Ops.scale(Linear.linear(h, loraA.getArray()).singletonOrThrow(), scale);
+        NDArray d = Linear.linear(u, loraB.getArray()).singletonOrThrow();
+        if (initialA != null) {
+            NDArray u0 = Ops.scale(Linear.linear(x, initialA).singletonOrThrow(), scale);
+            d = d.sub(Linear.linear(u0, initialB).singletonOrThrow());
+        }
+        return padSlices(d, -1);
+    }
+
+    /** The correction as a dense {@code [out, in]} matrix: {@code s·(B·A − B₀·A₀)}. */
+    public NDArray deltaWeight() {
+        NDArray d = loraB.getArray().matMul(loraA.getArray());
+        if (initialA != null) {
+            d = d.sub(initialB.matMul(initialA));
+        }
+        return padSlices(Ops.scale(d, scale), 0);
+    }
+
+    /** {@code ‖W + ΔW‖} over each output row. */
+    private NDArray rowNorms() {
+        return layer.weight().getArray().add(deltaWeight()).norm(new int[] {1});
+    }
+
+    @Override
+    public void merge(boolean safe) {
+        NDArray w = layer.weight().getArray();
+        if (magnitude == null) {
+            WeightUpdate.replace(safe, "LoRA", List.of(w), () -> List.of(w.add(deltaWeight())));
+            return;
+        }
+        WeightUpdate.replace(safe, "DoRA", List.of(w), () -> {
+            NDArray norm = rowNorms();
+            NDArray c = magnitude.getArray().div(norm).reshape(-1, 1);
+            if (mergedNorm != null) {
+                mergedNorm.close();
+            }
+            mergedNorm = norm.duplicate();
+            NDScope.unregister(mergedNorm); // kept until unmerge
+            return List.of(w.add(deltaWeight()).mul(c));
+        });
+    }
+
+    @Override
+    public void unmerge() {
+        NDArray w = layer.weight().getArray();
+        if (magnitude == null) {
+            WeightUpdate.replace(false, "LoRA", List.of(w), () -> List.of(w.sub(deltaWeight())));
+            return;
+        }
+        WeightUpdate.replace(false, "DoRA", List.of(w), () ->
+                List.of(w.div(magnitude.getArray().div(mergedNorm).reshape(-1, 1)).sub(deltaWeight())));
+        mergedNorm.close();
+        mergedNorm = null;
+    }
+
+    @Override
+    public Map<String, NDArray> stateToSave() {
+        Map<String, NDArray> out = LayerHook.super.stateToSave();
+        if (initialA != null) {
+            out.put("lora_A.weight", NDArrays.concat(new NDList(loraA.getArray(), initialA), 0));
+            out.put("lora_B.weight", NDArrays.concat(new NDList(loraB.getArray(), initialB.neg()), 1));
+        }
+        return out;
+    }
+
+    /**
+     * PiSSA: the SVD of W's enabled rows, {@code W = U S Vᵀ}; {@code A = diag(√(S_r/s)) V_rᵀ},
+     * {@code B = U_r diag(√(S_r/s))} (PEFT's {@code pissa_init}), in double precision.
+     */
+    private void initPissa(NDManager manager) {
+        long in = layer.inFeatures();
+        int bRows = (int) loraB.getShape().get(0);
+        float[] w = layer.weight().getArray().toFloatArray();
+        long sliceRows = layer.outFeatures() / enabled.length;
+        DMatrixRMaj m = new DMatrixRMaj(bRows, (int) in);
+        int row = 0;
+        for (int s = 0; s < enabled.length; s++) {
+            if (!enabled[s]) {
+                continue;
+            }
+            for (long r = 0; r < sliceRows; r++, row++) {
+                long src = (s * sliceRows + r) * in;
+                for (int j = 0; j < in; j++) {
+                    m.set(row, j, w[(int) (src + j)]);
+                }
+            }
+        }
+        SingularValueDecomposition_F64<DMatrixRMaj> svd =
+                DecompositionFactory_DDRM.svd(bRows, (int) in, true, true, true);
+        if (!svd.decompose(m)) {
+            throw new IllegalStateException("PiSSA: SVD of a " + bRows + "x" + in + " weight did not converge");
+        }
+        DMatrixRMaj u = svd.getU(null, false);
+        DMatrixRMaj sv = svd.getW(null);
+        DMatrixRMaj v = svd.getV(null, false);
+        SingularOps_DDRM.descendingOrder(u, false, sv, v, false);
+        float[] a = new float[(int) (rank * in)];
+        float[] b = new float[bRows * rank];
+        for (int k = 0; k < rank; k++) {
+            double root = Math.sqrt(sv.get(k, k) / scale);
+            for (int j = 0; j < in; j++) {
+                a[(int) (k * in + j)] = (float) (root * v.get(j, k));
+            }
+            for (int i = 0; i < bRows; i++) {
+                b[i * rank + k] = (float) (u.get(i, k) * root);
+            }
+        }
+        loraA.getArray().set(a);
+        loraB.getArray().set(b);
+        initialA = manager.create(a, loraA.getShape());
+        initialB = manager.create(b, loraB.getShape());
+        NDScope.unregister(initialA, initialB); // live as long as the adapter
+    }
+
+    /** Puts zeros where a fused layer's slice is disabled, along {@code axis} (−1: outputs, 0: weight rows). */
+    private NDArray padSlices(NDArray d, int axis) {
+        if (enabled.length == 1) {
+            return d;
+        }
+        int ax = axis < 0 ? d.getShape().dimension() + axis : axis;
+        long slice = layer.outFeatures() / enabled.length;
+        NDList parts = new NDList();
+        long next = 0;
+        for (boolean on : enabled) {
+            if (on) {
+                String range = next + ":" + (next + slice);
+                parts.add(d.get(ax == 0 ? range : "..., " + range));
+                next += slice;
+            } else {
+                long[] dims = d.getShape().getShape().clone();
+                dims[ax] = slice;
+                parts.add(d.getManager().zeros(new Shape(dims), d.getDataType()));
+            }
+        }
+        return NDArrays.concat(parts, ax);
+    }
+
+    public int rank() {
+        return rank;
+    }
+
+    public float scale() {
+        return scale;
+    }
+}
