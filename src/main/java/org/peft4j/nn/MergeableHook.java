@@ -8,4 +8,9 @@ public interface MergeableHook extends Hook {
 
     /** Undoes {@link #merge}. */
     void unmerge();
+
+    /** Why this hook cannot be merged into its host as it stands (e.g. a shift but no bias), or null. */
+    default String mergeBlocker() {
+        return null;
+    }
 }

@@ -62,6 +62,19 @@ public abstract class WeightedLayer extends Module {
         return weight.getShape().get(0);
     }
 
+    /** A per-channel vector {@code [C]} shaped to broadcast against this layer's outputs. */
+    public NDArray alongOutputChannels(NDArray v) {
+        return channelAxis() == -1 ? v : v.reshape(new Shape(v.size()).addAll(new Shape(1, 1)));
+    }
+
+    /** A per-channel vector {@code [C]} shaped to broadcast against the weight (channels on its first axis). */
+    public NDArray alongWeightRows(NDArray v) {
+        long[] dims = new long[weight.getShape().dimension()];
+        java.util.Arrays.fill(dims, 1);
+        dims[0] = v.size();
+        return v.reshape(new Shape(dims));
+    }
+
     public HookSlot<LayerHook> hooks() {
         return hooks;
     }

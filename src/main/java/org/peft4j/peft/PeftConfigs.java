@@ -2,7 +2,14 @@ package org.peft4j.peft;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.peft4j.tuners.TunerConfig;
+import org.peft4j.tuners.adapter.AdapterConfig;
+import org.peft4j.tuners.bitfit.BitFitConfig;
+import org.peft4j.tuners.ia3.Ia3Config;
 import org.peft4j.tuners.lora.LoraConfig;
+import org.peft4j.tuners.mlae.MlaeConfig;
+import org.peft4j.tuners.prefix.PrefixConfig;
+import org.peft4j.tuners.ssf.SsfConfig;
+import org.peft4j.tuners.vpt.VptConfig;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -15,6 +22,13 @@ public final class PeftConfigs {
 
     static {
         READERS.put("LORA", LoraConfig::fromJson);
+        READERS.put(Ia3Config.PEFT_TYPE, Ia3Config::fromJson);
+        READERS.put(MlaeConfig.PEFT_TYPE, MlaeConfig::fromJson);
+        READERS.put(AdapterConfig.PEFT_TYPE, AdapterConfig::fromJson);
+        READERS.put(VptConfig.PEFT_TYPE, VptConfig::fromJson);
+        READERS.put(PrefixConfig.PEFT_TYPE, PrefixConfig::fromJson);
+        READERS.put(BitFitConfig.PEFT_TYPE, BitFitConfig::fromJson);
+        READERS.put(SsfConfig.PEFT_TYPE, SsfConfig::fromJson);
     }
 
     private PeftConfigs() {}

@@ -338,10 +338,14 @@ public class AdapterModel {
 
     private static void requireMergeable(String name, Adapter a) {
         for (Injection.Placement<?> pl : a.injection.placements()) {
-            if (!(pl.hook() instanceof MergeableHook)) {
+            if (!(pl.hook() instanceof MergeableHook m)) {
                 throw new IllegalStateException("adapter '" + name + "' (" + a.config.peftType() + ") cannot be merged "
                         + "into the weights: its " + pl.hook().getClass().getSimpleName() + " at '" + pl.path()
                         + "' changes the computation, not a weight");
+            }
+            String blocker = m.mergeBlocker();
+            if (blocker != null) {
+                throw new IllegalStateException("adapter '" + name + "' cannot be merged at '" + pl.path() + "': " + blocker);
             }
         }
     }

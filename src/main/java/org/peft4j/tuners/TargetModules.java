@@ -66,10 +66,15 @@ public record TargetModules(List<String> names, String regex, List<String> exclu
             hit = matchesName(names, path);
         }
         if (hit && layersToTransform != null) {
-            Matcher m = LAYER_INDEX.matcher(path);
-            hit = m.find() && layersToTransform.contains(Integer.parseInt(m.group(1)));
+            hit = layersToTransform.contains(layerIndex(path));
         }
         return hit;
+    }
+
+    /** The block index of a module path: its first numeric segment ({@code blocks.3.attn.qkv} → 3), or −1. */
+    public static int layerIndex(String path) {
+        Matcher m = LAYER_INDEX.matcher(path);
+        return m.find() ? Integer.parseInt(m.group(1)) : -1;
     }
 
     /**

@@ -2,14 +2,12 @@ package org.peft4j.tuners.lora;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.peft4j.nn.Module;
+import org.peft4j.tuners.ConfigJson;
 import org.peft4j.tuners.Injection;
 import org.peft4j.tuners.TargetModules;
 import org.peft4j.tuners.TunerConfig;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -39,8 +37,6 @@ public record LoraConfig(
         List<Boolean> enableLora,
         String baseModelNameOrPath,
         boolean useDora) implements TunerConfig {
-
-    private static final Logger LOG = LoggerFactory.getLogger(LoraConfig.class);
 
     /** Which biases train with the adapter (and are saved in it). */
     public enum Bias {
@@ -187,43 +183,13 @@ public record LoraConfig(
      * the math and are not implemented (fan_in_fan_out, lora_bias, ...) are refused rather than ignored.
      */
     public static LoraConfig fromJson(JsonNode o) {
-        String type = o.path("peft_type").asText("");
-        if (!type.equals("LORA")) {
-            throw new IllegalArgumentException("peft_type must be LORA, got '" + type + "'");
-        }
-        for (Iterator<String> it = o.fieldNames(); it.hasNext(); ) {
-            String k = it.next();
-            if (!KNOWN.contains(k)) {
-                LOG.warn("adapter_config.json: unknown key '{}' ignored", k);
-            }
-        }
+        ConfigJson.requireType(o, "LORA");
+        ConfigJson.warnUnknown(o, KNOWN);
         refuse(o, "fan_in_fan_out", o.path("fan_in_fan_out").asBoolean(false), "fan_in_fan_out (Conv1D layers) is not supported");
         refuse(o, "lora_bias", o.path("lora_bias").asBoolean(false), "lora_bias is not supported");
         refuse(o, "layer_replication", !o.path("layer_replication").isNull() && !o.path("layer_replication").isMissingNode(),
                 "layer_replication is not supported");
-        JsonNode t = o.get("target_modules");
-        if (t == null || t.isNull()) {
-            throw new IllegalArgumentException("target_modules is required");
-        }
-        List<Integer> layers = null;
-        JsonNode lt = o.get("layers_to_transform");
-        if (lt != null && !lt.isNull()) {
-            layers = new ArrayList<>();
-            if (lt.isInt()) {
-                layers.add(lt.asInt());
-            } else {
-                for (JsonNode n : lt) {
-                    layers.add(n.asInt());
-                }
-            }
-        }
-        // PEFT: a string is a full-match regex, a list holds module names (for both keys).
-        JsonNode ex = o.path("exclude_modules");
-        List<String> exclude = ex.isArray() ? strings(ex) : null;
-        String excludeRegex = ex.isTextual() ? ex.asText() : null;
-        TargetModules targets = t.isTextual()
-                ? new TargetModules(null, t.asText(), exclude, excludeRegex, layers)
-                : new TargetModules(strings(t), null, exclude, excludeRegex, layers);
+        TargetModules targets = ConfigJson.targets(o);
         Map<String, Integer> rankPattern = new LinkedHashMap<>();
         o.path("rank_pattern").fields().forEachRemaining(e -> rankPattern.put(e.getKey(), e.getValue().asInt()));
         Map<String, Double> alphaPattern = new LinkedHashMap<>();
@@ -258,7 +224,7 @@ public record LoraConfig(
                 rankPattern,
                 alphaPattern,
                 Bias.parse(o.path("bias").asText("none")),
-                o.has("modules_to_save") && !o.get("modules_to_save").isNull() ? strings(o.get("modules_to_save")) : null,
+                o.has("modules_to_save") && !o.get("modules_to_save").isNull() ? ConfigJson.strings(o.get("modules_to_save")) : null,
                 initMode,
                 enable,
                 o.path("base_model_name_or_path").isTextual() ? o.get("base_model_name_or_path").asText() : null,
@@ -271,16 +237,6 @@ public record LoraConfig(
         }
     }
 
-    private static List<String> strings(JsonNode n) {
-        List<String> out = new ArrayList<>();
-        if (n.isTextual()) {
-            out.add(n.asText());
-        } else {
-            n.forEach(x -> out.add(x.asText()));
-        }
-        return out;
-    }
-
     /** The fields PEFT writes for LoRA, sorted by key when serialised. */
     @Override
     public Map<String, Object> toJson() {
@@ -289,8 +245,6 @@ public record LoraConfig(
         m.put("auto_mapping", null);
         m.put("base_model_name_or_path", baseModelNameOrPath);
         m.put("bias", bias.json);
-        m.put("exclude_modules", targetModules.excludeRegex() != null ? targetModules.excludeRegex()
-                : targetModules.exclude().isEmpty() ? null : targetModules.exclude());
         m.put("fan_in_fan_out", false);
         m.put("inference_mode", true);
         m.put("init_lora_weights", switch (init) {
@@ -301,9 +255,8 @@ public record LoraConfig(
         });
         m.put("layer_replication", null);
         m.put("layers_pattern", null);
-        m.put("layers_to_transform", targetModules.layersToTransform());
         m.put("loftq_config", Map.of());
-        m.put("lora_alpha", isWhole(loraAlpha) ? (Object) (long) loraAlpha : loraAlpha);
+        m.put("lora_alpha", ConfigJson.number(loraAlpha));
         m.put("lora_bias", false);
         m.put("lora_dropout", loraDropout);
         m.put("megatron_config", null);
@@ -313,18 +266,13 @@ public record LoraConfig(
         m.put("r", r);
         m.put("rank_pattern", new TreeMap<>(rankPattern));
         m.put("revision", null);
-        m.put("target_modules", targetModules.regex() != null ? targetModules.regex()
-                : new ArrayList<>(new java.util.TreeSet<>(targetModules.names())));
         m.put("task_type", null);
         m.put("use_dora", useDora);
         m.put("use_rslora", useRslora);
         if (enableLora != null) {
             m.put("enable_lora", enableLora);
         }
+        ConfigJson.putTargets(m, targetModules);
         return m;
-    }
-
-    private static boolean isWhole(double v) {
-        return v == Math.rint(v) && Math.abs(v) < 1e15;
     }
 }
