@@ -15,6 +15,7 @@ import org.peft4j.nn.Module;
 import org.peft4j.peft.PeftModel;
 import org.peft4j.train.AdamW;
 import org.peft4j.train.Trainer;
+import org.peft4j.tuners.TunerConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -26,6 +27,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.Callable;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
@@ -39,11 +41,12 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--mode", defaultValue = "train", description = "train or infer.")
     String mode;
 
-    @Option(names = "--method", description = "lora, full or none (default: lora for train, none for infer).")
+    @Option(names = "--method",
+            description = "Any train --method, or none (default: lora for train, none for infer; infer runs the adapter unmerged).")
     String method;
 
     @Mixin
-    LoraOptions lora;
+    MethodFlags methodFlags;
 
     @Option(names = "--batch-size", defaultValue = "32")
     int batchSize;
@@ -70,8 +73,9 @@ final class BenchCommand implements Callable<Integer> {
         };
         String how = method != null ? method : train ? "lora" : "none";
         if (train && how.equals("none")) {
-            throw new IllegalArgumentException("--mode train needs --method lora or full");
+            throw new UsageException("--mode train needs a --method that trains");
         }
+        methodFlags.check(how, Set.of("none"));
         Engine.getInstance().setRandomSeed(0);
         try (NDManager manager = NDManager.newBaseManager()) {
             VitNaming layout = switch (naming) {
@@ -84,19 +88,21 @@ final class BenchCommand implements Callable<Integer> {
             vit.initialize(manager);
             Map<String, Parameter> trainable = new LinkedHashMap<>();
             long allParams = vit.namedParameters().values().stream().mapToLong(Module::numel).sum();
-            switch (how) {
-                case "lora" -> {
-                    PeftModel peft = new PeftModel(vit, vit.headPath(), manager);
-                    peft.addAdapter("default", lora.config(vit));
-                    trainable = peft.trainableParameters();
-                    allParams = peft.counts().all();
+            TunerConfig tuner = how.equals("none") ? null : methodFlags.config(how, vit);
+            vit.setTrainable(false);
+            if (tuner != null) {
+                PeftModel peft = new PeftModel(vit, vit.headPath(), manager);
+                peft.addAdapter(PeftModel.DEFAULT_ADAPTER, tuner);
+                trainable = peft.trainableParameters();
+                allParams = peft.counts().all();
+            } else if (how.equals("full")) {
+                vit.setTrainable(true);
+                trainable = vit.namedParameters();
+            } else if (how.equals("head")) {
+                vit.head().setTrainable(true);
+                for (Map.Entry<String, Parameter> e : vit.head().namedParameters().entrySet()) {
+                    trainable.put(Module.join(vit.headPath(), e.getKey()), e.getValue());
                 }
-                case "full" -> {
-                    vit.setTrainable(true);
-                    trainable = vit.namedParameters();
-                }
-                case "none" -> vit.setTrainable(false);
-                default -> throw new IllegalArgumentException("--method must be lora, full or none");
             }
             // Freed with the manager at the end of the run.
             AdamW optimizer = train ? new AdamW(trainable, 0.01, manager) : null;
@@ -136,7 +142,7 @@ final class BenchCommand implements Callable<Integer> {
             out.put("mode", mode);
             out.put("method", how);
             out.put("naming", naming);
-            out.put("targets", how.equals("lora") ? lora.config(vit).targetModules().names() : null);
+            out.put("targets", tuner == null ? null : tuner.toJson().get("target_modules"));
             out.put("batch_size", batchSize);
             out.put("steps", steps);
             out.put("threads", Engine.getInstance().getEngineName().equals("PyTorch")

@@ -7,9 +7,9 @@ import org.peft4j.io.Json;
 import org.peft4j.train.FineTuning;
 import org.peft4j.train.Trainer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,11 +19,11 @@ import java.util.concurrent.Callable;
         description = "Accuracy of a model (plus adapter) on a dataset's test split; prints {\"accuracy\":..,\"n\":..}.")
 final class EvalCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true)
-    String model;
+    @Mixin
+    ModelOption model;
 
-    @Option(names = "--adapter", description = "PEFT adapter folder.")
-    Path adapter;
+    @Mixin
+    AdapterOption adapter;
 
     @Option(names = "--data", required = true, description = "fashion-mnist, fashion-mnist:DIR or folder:PATH.")
     String data;
@@ -38,7 +38,7 @@ final class EvalCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         ImageDataset test = DataSpec.resolve(data, 0.1, 42).test();
         try (NDManager manager = NDManager.newBaseManager()) {
-            Models.Loaded loaded = Models.load(model, adapter, manager);
+            Models.Loaded loaded = Models.load(model.model, adapter.adapter, manager);
             List<String> labels = loaded.vit().config().labels();
             if (!labels.equals(test.classes())) {
                 throw new IllegalArgumentException("label mismatch: the model predicts " + labels

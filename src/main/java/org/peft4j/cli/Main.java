@@ -1,11 +1,12 @@
 package org.peft4j.cli;
 
+import org.peft4j.tuners.AdapterMismatchException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The {@code peft4j} command line. */
 @Command(name = "peft4j", mixinStandardHelpOptions = true, version = "peft4j 0.1.0",
-        description = "Parameter-efficient fine-tuning (LoRA) of vision transformers on the JVM.",
+        description = "Parameter-efficient fine-tuning (LoRA, DoRA, MLAE, adapters, prompts, ...) of vision transformers on the JVM.",
         subcommands = {
             DemoCommand.class,
             TrainCommand.class,
@@ -30,13 +31,20 @@ public final class Main implements Runnable {
     public static int run(String... args) {
         Offline.enforce();
         CommandLine cli = new CommandLine(new Main());
+        // Usage errors (unknown or misplaced options, options that do not fit): one line, exit code 2.
+        cli.setParameterExceptionHandler((e, params) -> {
+            CommandLine c = e.getCommandLine();
+            c.getErr().println("peft4j: error: " + e.getMessage() + " (see peft4j " + c.getCommandName() + " --help)");
+            return CommandLine.ExitCode.USAGE;
+        });
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             // Bad input is reported as one line naming what is wrong; the trace only on request.
             commandLine.getErr().println("peft4j: error: " + message(e));
             if (Boolean.getBoolean("peft4j.debug")) {
                 e.printStackTrace(commandLine.getErr());
             }
-            return 1;
+            boolean usage = e instanceof UsageException || e instanceof AdapterMismatchException;
+            return usage ? CommandLine.ExitCode.USAGE : 1;
         });
         return cli.execute(args);
     }

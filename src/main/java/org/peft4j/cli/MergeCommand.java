@@ -5,6 +5,10 @@ import org.peft4j.io.Json;
 import org.peft4j.models.vit.VitCheckpoint;
 import org.peft4j.models.vit.VitForImageClassification;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -14,11 +18,14 @@ import java.util.concurrent.Callable;
         description = "Fold an adapter into the base weights and save a plain model folder (config.json + model.safetensors).")
 final class MergeCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true)
-    String model;
+    @Mixin
+    ModelOption model;
 
-    @Option(names = "--adapter", required = true)
-    Path adapter;
+    @Mixin
+    AdapterOption adapter;
+
+    @Spec
+    CommandSpec spec;
 
     @Option(names = "--out", required = true)
     Path out;
@@ -29,8 +36,16 @@ final class MergeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         try (NDManager manager = NDManager.newBaseManager()) {
-            Models.Loaded loaded = Models.load(model, adapter, manager);
-            VitForImageClassification merged = (VitForImageClassification) loaded.peft().mergeAndUnload(!unsafe);
+            if (adapter.adapter == null) {
+                throw new ParameterException(spec.commandLine(), "Missing required option: '--adapter=DIR'");
+            }
+            Models.Loaded loaded = Models.load(model.model, adapter.adapter, manager);
+            VitForImageClassification merged;
+            try {
+                merged = (VitForImageClassification) loaded.peft().mergeAndUnload(!unsafe);
+            } catch (IllegalStateException e) { // a method that cannot merge, or NaN/Inf: nothing was written
+                throw new UsageException(adapter.adapter + ": " + e.getMessage());
+            }
             VitCheckpoint.save(merged, out);
             System.out.println(Json.MAPPER.writeValueAsString(java.util.Map.of("out", out.toString())));
         }

@@ -14,6 +14,7 @@ import org.peft4j.io.SafetensorsWriter;
 import org.peft4j.models.vit.VitConfig;
 import org.peft4j.train.FineTuning;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -31,11 +32,11 @@ import java.util.stream.Stream;
                 + "prints one JSON line per input.")
 final class PredictCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true)
-    String model;
+    @Mixin
+    ModelOption model;
 
-    @Option(names = "--adapter", description = "PEFT adapter folder.")
-    Path adapter;
+    @Mixin
+    AdapterOption adapter;
 
     @Option(names = "--input", required = true, description = "Image file, folder of images, or .safetensors with pixel_values.")
     Path input;
@@ -55,7 +56,7 @@ final class PredictCommand implements Callable<Integer> {
             throw new IOException(input + ": not found");
         }
         try (NDManager manager = NDManager.newBaseManager()) {
-            Models.Loaded loaded = Models.load(model, adapter, manager);
+            Models.Loaded loaded = Models.load(model.model, adapter.adapter, manager);
             VitConfig config = loaded.vit().config();
             Inputs in = read(FineTuning.transformFor(loaded.vit()), config);
             int n = in.names().size();

@@ -9,6 +9,7 @@ import org.peft4j.io.Json;
 import org.peft4j.models.vit.VitForImageClassification;
 import org.peft4j.train.FineTuning;
 import org.peft4j.train.TrainConfig;
+import org.peft4j.tuners.TunerConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -22,22 +23,24 @@ import java.util.concurrent.Callable;
                 + "and prints a JSON summary.")
 final class TrainCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true, description = "Model folder (config.json + model.safetensors) or preset.")
-    String model;
+    @Mixin
+    ModelOption model;
 
     @Option(names = "--data", required = true, description = "fashion-mnist, fashion-mnist:DIR or folder:PATH.")
     String data;
 
-    @Option(names = "--method", defaultValue = "lora", description = "lora, head or full (default ${DEFAULT-VALUE}).")
+    @Option(names = "--method", defaultValue = "lora",
+            description = "lora, dora, pissa, mlae, adapter-houlsby, adapter-pfeiffer, adaptformer, vpt-shallow, vpt-deep, "
+                    + "prefix, bitfit, ssf, ia3, head or full (default ${DEFAULT-VALUE}).")
     String method;
 
     @Mixin
-    LoraOptions lora;
+    MethodFlags methodFlags;
 
     @Option(names = "--epochs", defaultValue = "3")
     int epochs;
 
-    @Option(names = "--lr", description = "Peak learning rate (default: 1e-3 for lora/head, 1e-4 for full).")
+    @Option(names = "--lr", description = "Peak learning rate (default: 1e-4 for full, 1e-3 otherwise).")
     Double lr;
 
     @Option(names = "--batch-size", defaultValue = "32")
@@ -75,20 +78,20 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        FineTuning.Method m = FineTuning.Method.parse(method);
+        methodFlags.check(method, java.util.Set.of()); // usage errors before any work
         DataSpec.Splits splits = DataSpec.resolve(data, valFraction, seed);
         if (limitPerClass != null) {
             ImageDataset few = ImageDatasets.limitPerClass(splits.train(), limitPerClass, seed);
             splits = new DataSpec.Splits(few, splits.val(), splits.test());
         }
-        double peak = lr != null ? lr : m == FineTuning.Method.FULL ? 1e-4 : 1e-3;
+        double peak = lr != null ? lr : method.equals("full") ? 1e-4 : 1e-3;
         TrainConfig config = new TrainConfig(epochs, batchSize, peak, weightDecay, warmup, gradAccum, maxGradNorm,
                 seed, 20, true);
         try (NDManager manager = NDManager.newBaseManager()) {
             ai.djl.engine.Engine.getInstance().setRandomSeed((int) seed);
-            VitForImageClassification vit = Models.base(model, splits.train().classes(), manager);
-            FineTuning.Outcome outcome = FineTuning.run(vit, m, m == FineTuning.Method.LORA ? lora.config(vit) : null,
-                    config, splits, out, manager, !noProgress, resume);
+            VitForImageClassification vit = Models.base(model.model, splits.train().classes(), manager);
+            TunerConfig tuner = methodFlags.config(method, vit);
+            FineTuning.Outcome outcome = FineTuning.run(vit, method, tuner, config, splits, out, manager, !noProgress, resume);
             Map<String, Object> summary = outcome.toJson();
             summary.put("n_train", splits.train().size());
             summary.put("n_test", splits.test().size());

@@ -30,7 +30,7 @@ public final class DemoReport {
                 "time (s)", "images/s"));
         sb.append("-".repeat(76)).append('\n');
         for (FineTuning.Outcome o : outcomes) {
-            sb.append(String.format(Locale.ROOT, format, o.method().label(),
+            sb.append(String.format(Locale.ROOT, format, o.method(),
                     String.format(Locale.ROOT, "%.4f", o.testAccuracy()),
                     String.format(Locale.ROOT, "%,d", o.trainableParams()),
                     String.format(Locale.ROOT, "%.2f%%", o.trainablePercent()),
@@ -51,7 +51,7 @@ public final class DemoReport {
             Map<String, Object> row = o.toJson();
             row.put("val_accuracy_per_epoch", o.training().epochs().stream().map(Trainer.EpochResult::valAccuracy).toList());
             rows.add(row);
-            csv.append(String.format(Locale.ROOT, "%s,%.6f,%.6f,%d,%d,%.4f,%.2f,%.1f%n", o.method().label(),
+            csv.append(String.format(Locale.ROOT, "%s,%.6f,%.6f,%d,%d,%.4f,%.2f,%.1f%n", o.method(),
                     o.testAccuracy(), o.bestValAccuracy(), o.trainableParams(), o.allParams(),
                     o.trainablePercent(), o.seconds(), o.imagesPerSecond()));
         }
@@ -68,7 +68,7 @@ public final class DemoReport {
                 .title("Validation accuracy while fine-tuning").xAxisTitle("epoch").yAxisTitle("accuracy").build();
         for (FineTuning.Outcome o : outcomes) {
             List<Trainer.EpochResult> epochs = o.training().epochs();
-            chart.addSeries(String.format(Locale.ROOT, "%s (%.2f%% trainable)", o.method().label(), o.trainablePercent()),
+            chart.addSeries(String.format(Locale.ROOT, "%s (%.2f%% trainable)", o.method(), o.trainablePercent()),
                     epochs.stream().map(e -> (double) e.epoch()).toList(),
                     epochs.stream().map(Trainer.EpochResult::valAccuracy).toList());
         }
@@ -84,7 +84,7 @@ public final class DemoReport {
         chart.getStyler().setYAxisMin(0.0);
         chart.getStyler().setYAxisMax(1.0);
         chart.addSeries("test accuracy",
-                outcomes.stream().map(o -> String.format(Locale.ROOT, "%s (%.2f%%)", o.method().label(), o.trainablePercent())).toList(),
+                outcomes.stream().map(o -> String.format(Locale.ROOT, "%s (%.2f%%)", o.method(), o.trainablePercent())).toList(),
                 outcomes.stream().map(FineTuning.Outcome::testAccuracy).toList());
         save(chart, file);
     }

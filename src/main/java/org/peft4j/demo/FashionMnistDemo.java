@@ -62,8 +62,8 @@ public final class FashionMnistDemo {
 
         List<FineTuning.Outcome> outcomes = new ArrayList<>();
         Path backboneDir = s.cacheDir().resolve(BACKBONE_NAME);
-        for (FineTuning.Method method : List.of(FineTuning.Method.HEAD, FineTuning.Method.LORA, FineTuning.Method.FULL)) {
-            LOG.info("fine-tuning: {}", method.label());
+        for (String method : List.of("head", "lora", "full")) {
+            LOG.info("fine-tuning: {}", method);
             try (NDManager manager = NDManager.newBaseManager()) {
                 Engine.getInstance().setRandomSeed((int) s.seed());
                 VitForImageClassification vit = VitCheckpoint.load(backboneDir, manager,
@@ -72,7 +72,8 @@ public final class FashionMnistDemo {
                         .withModulesToSave(List.of(vit.headPath()));
                 TrainConfig config = new TrainConfig(s.epochs(), 32, learningRate(method), 0.01, 0.1, 1, 1.0,
                         s.seed(), 20, true);
-                outcomes.add(FineTuning.run(vit, method, lora, config, splits, s.outDir().resolve(method.label()),
+                outcomes.add(FineTuning.run(vit, method, method.equals("lora") ? lora : null, config, splits,
+                        s.outDir().resolve(method),
                         manager, s.progress(), false));
             }
         }
@@ -85,11 +86,12 @@ public final class FashionMnistDemo {
     }
 
     /** Peak learning rates that suit each method here (a head alone tolerates a larger step). */
-    static double learningRate(FineTuning.Method method) {
+    static double learningRate(String method) {
         return switch (method) {
-            case HEAD -> 5e-3;
-            case LORA -> 3e-3;
-            case FULL -> 1e-3;
+            case "head" -> 5e-3;
+            case "lora" -> 3e-3;
+            case "full" -> 1e-3;
+            default -> throw new IllegalArgumentException(method);
         };
     }
 
@@ -117,7 +119,7 @@ public final class FashionMnistDemo {
             VitForImageClassification vit = new VitForImageClassification(config);
             vit.initialize(manager);
             TrainConfig tc = new TrainConfig(s.pretrainEpochs(), 64, 2e-3, 0.05, 0.1, 1, 1.0, s.seed(), 50, true);
-            FineTuning.Outcome o = FineTuning.run(vit, FineTuning.Method.FULL, null, tc,
+            FineTuning.Outcome o = FineTuning.run(vit, "full", null, tc,
                     new DataSpec.Splits(train, trainVal[1], test), work, manager, s.progress(), false);
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("name", BACKBONE_NAME);

@@ -10,7 +10,7 @@ import org.peft4j.models.vit.VitForImageClassification;
 import org.peft4j.nn.Module;
 import org.peft4j.peft.AdapterLabels;
 import org.peft4j.peft.PeftModel;
-import org.peft4j.tuners.lora.LoraConfig;
+import org.peft4j.tuners.TunerConfig;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,35 +19,18 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
-import java.util.Locale;
 import java.util.Map;
 
 /**
- * One fine-tuning job end to end: choose what trains (LoRA, the head only, or everything), train,
- * test, save. The CLI's {@code train} and the demo's comparison table both run through here.
+ * One fine-tuning job end to end: choose what trains (a tuner's adapter, the head only, or
+ * everything), train, test, save. The CLI's {@code train} and the demo's comparison table both run through here.
  */
 public final class FineTuning {
 
     private static final Logger LOG = LoggerFactory.getLogger(FineTuning.class);
 
-    public enum Method {
-        LORA, HEAD, FULL;
-
-        public static Method parse(String s) {
-            return switch (s.toLowerCase(Locale.ROOT)) {
-                case "lora" -> LORA;
-                case "head", "head-only", "linear-probe" -> HEAD;
-                case "full" -> FULL;
-                default -> throw new IllegalArgumentException("method must be lora, head or full, got '" + s + "'");
-            };
-        }
-
-        public String label() {
-            return name().toLowerCase(Locale.ROOT);
-        }
-    }
-
-    public record Outcome(Method method, double testAccuracy, double bestValAccuracy, long trainableParams,
+    /** One method's result; {@code method} is its CLI name (lora, mlae, head, full, ...). */
+    public record Outcome(String method, double testAccuracy, double bestValAccuracy, long trainableParams,
                           long allParams, double imagesPerSecond, double seconds, ConfusionMatrix confusion,
                           Trainer.Result training) {
         public double trainablePercent() {
@@ -56,7 +39,7 @@ public final class FineTuning {
 
         public Map<String, Object> toJson() {
             Map<String, Object> m = new LinkedHashMap<>();
-            m.put("method", method.label());
+            m.put("method", method);
             m.put("accuracy", testAccuracy);
             m.put("best_val_accuracy", bestValAccuracy);
             m.put("trainable_params", trainableParams);
@@ -71,36 +54,34 @@ public final class FineTuning {
     private FineTuning() {}
 
     /**
-     * Trains {@code model} (whose head already has the data's labels) and writes the result to
-     * {@code outDir}: PEFT adapter files for LoRA, a full model (config.json + model.safetensors)
-     * otherwise, beside metrics.jsonl and the resumable checkpoint/.
+     * Trains {@code model} (whose head already has the data's labels) with {@code method} and writes
+     * the result to {@code outDir}: the adapter folder for a tuner method ({@code tuner} its config),
+     * a full model (config.json + model.safetensors) for head and full, beside metrics.jsonl and the
+     * resumable checkpoint/.
      */
-    public static Outcome run(VitForImageClassification model, Method method, LoraConfig lora, TrainConfig config,
+    public static Outcome run(VitForImageClassification model, String method, TunerConfig tuner, TrainConfig config,
                               DataSpec.Splits data, Path outDir, NDManager manager, boolean progress,
                               boolean resume) throws IOException {
         long t0 = System.nanoTime();
         PeftModel peft = null;
         LinkedHashMap<String, Parameter> trainable;
         long all;
-        switch (method) {
-            case LORA -> {
-                peft = new PeftModel(model, model.headPath(), manager);
-                peft.addAdapter(PeftModel.DEFAULT_ADAPTER, lora);
-                trainable = peft.trainableParameters();
-                all = peft.counts().all();
-            }
-            case HEAD -> {
-                model.setTrainable(false);
-                model.head().setTrainable(true);
-                trainable = prefixed(model.head().namedParameters(), model.headPath());
-                all = count(model.namedParameters());
-            }
-            case FULL -> {
-                model.setTrainable(true);
-                trainable = model.namedParameters();
-                all = count(trainable);
-            }
-            default -> throw new IllegalStateException();
+        if (tuner != null) {
+            peft = new PeftModel(model, model.headPath(), manager);
+            peft.addAdapter(PeftModel.DEFAULT_ADAPTER, tuner);
+            trainable = peft.trainableParameters();
+            all = peft.counts().all();
+        } else if (method.equals("head")) {
+            model.setTrainable(false);
+            model.head().setTrainable(true);
+            trainable = prefixed(model.head().namedParameters(), model.headPath());
+            all = count(model.namedParameters());
+        } else if (method.equals("full")) {
+            model.setTrainable(true);
+            trainable = model.namedParameters();
+            all = count(trainable);
+        } else {
+            throw new IllegalArgumentException("method '" + method + "' needs a tuner config");
         }
         LOG.info(new PeftModel.ParameterCounts(count(trainable), all).summary());
         ImageTransform transform = transformFor(model);

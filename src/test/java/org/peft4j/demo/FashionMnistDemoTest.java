@@ -33,7 +33,7 @@ class FashionMnistDemoTest {
         DemoReport.write(report, settings.outDir());
 
         assertEquals(false, report.backbone().get("cached"));
-        assertEquals(List.of(FineTuning.Method.HEAD, FineTuning.Method.LORA, FineTuning.Method.FULL),
+        assertEquals(List.of("head", "lora", "full"),
                 report.outcomes().stream().map(FineTuning.Outcome::method).toList());
         FineTuning.Outcome head = report.outcomes().get(0);
         FineTuning.Outcome lora = report.outcomes().get(1);
