@@ -135,7 +135,7 @@ public final class ImageDatasets {
     }
 
     /** Per class, its example indices in ascending order. */
-    private static int[][] indicesByClass(ImageDataset ds) {
+    public static int[][] indicesByClass(ImageDataset ds) {
         int numClasses = ds.classes().size();
         int[] counts = new int[numClasses];
         int[] labels = new int[ds.size()];
