@@ -9,8 +9,9 @@ import org.peft4j.data.RawImage;
 import org.peft4j.data.SeededShuffle;
 
 /**
- * One split of a generated task. Example i has label i % classes (exact balance, and labels cost nothing)
- * and is drawn from its own seed, mix(splitSeed, i), the first time it is asked for; the bytes are then kept.
+ * One split of a generated task. Example i has its label by position (see {@link Stratified}: exact balance,
+ * and labels cost nothing) and is drawn from its own seed, mix(splitSeed, i), the first time it is asked for;
+ * the bytes are then kept.
  * Thread-safe: two threads racing on one index draw the same bytes, and the first to finish is kept.
  */
 final class GeneratedDataset implements ImageDataset {
@@ -18,13 +19,15 @@ final class GeneratedDataset implements ImageDataset {
     private final ImageGenerator generator;
     private final long splitSeed;
     private final int size;
+    private final int labelOffset;
     private final AtomicReferenceArray<byte[]> drawn;
 
-    GeneratedDataset(String name, ImageGenerator generator, long splitSeed, int size) {
+    GeneratedDataset(String name, ImageGenerator generator, long splitSeed, int size, int labelOffset) {
         this.name = name;
         this.generator = generator;
         this.splitSeed = splitSeed;
         this.size = size;
+        this.labelOffset = labelOffset;
         this.drawn = new AtomicReferenceArray<>(size);
     }
 
@@ -46,7 +49,7 @@ final class GeneratedDataset implements ImageDataset {
     @Override
     public int label(int index) {
         Objects.checkIndex(index, size);
-        return index % generator.classes().size();
+        return Stratified.label(labelOffset, index, generator.classes().size());
     }
 
     /** A fresh copy each call, like the other datasets, so a caller cannot alter the kept bytes. */

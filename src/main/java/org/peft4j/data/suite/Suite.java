@@ -11,8 +11,9 @@ import org.peft4j.data.SeededShuffle;
 
 /**
  * A VTAB-1k analogue on 28x28 gray images: Fashion-MNIST classes the default backbone has not seen, and
- * tasks generated exactly from a fixed seed. Every split is class-balanced (example i has label i % classes),
- * the same on every machine and run whatever the training seed, and disjoint from the other splits.
+ * tasks generated exactly from a fixed seed. Every split, and train + val, is class-balanced as far as
+ * divisible (labels go round the classes by position), the same on every machine and run whatever the
+ * training seed, and disjoint from the other splits.
  */
 public final class Suite {
     /** Fixes every image of the suite; training seeds never reach it. */
@@ -114,19 +115,21 @@ public final class Suite {
     private static SuiteData generatedSplits(SuiteTask task, ImageGenerator generator, SuiteSizes sizes, long seed) {
         String prefix = SPEC_PREFIX + task.name() + "/";
         ImageDataset train = generatedSplit(prefix + "train", generator, SeededShuffle.mix(seed, TRAIN_SALT),
+                sizes.train(), 0);
+        ImageDataset val = generatedSplit(prefix + "val", generator, SeededShuffle.mix(seed, VAL_SALT), sizes.val(),
                 sizes.train());
-        ImageDataset val = generatedSplit(prefix + "val", generator, SeededShuffle.mix(seed, VAL_SALT), sizes.val());
         ImageDataset test = generatedSplit(prefix + "test", generator, SeededShuffle.mix(seed, TEST_SALT),
-                sizes.test());
+                sizes.test(), 0);
         train.image(0);
         return new SuiteData(task, train, val, ImageDatasets.concat(prefix + "trainval", train, val), test);
     }
 
-    private static ImageDataset generatedSplit(String name, ImageGenerator generator, long seed, int size) {
+    private static ImageDataset generatedSplit(String name, ImageGenerator generator, long seed, int size,
+            int labelOffset) {
         if (size > MAX_GENERATED_SPLIT) {
             throw new IllegalArgumentException(name + ": " + size + " images asked for, a generated split holds "
                     + "at most " + MAX_GENERATED_SPLIT);
         }
-        return new GeneratedDataset(name, generator, seed, size);
+        return new GeneratedDataset(name, generator, seed, size, labelOffset);
     }
 }
