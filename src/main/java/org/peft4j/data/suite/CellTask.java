@@ -34,13 +34,14 @@ final class CellTask implements ImageGenerator {
         Placement placement = new Placement();
         for (int i = 0; i < cells; i++) {
             // The first cell always fits: an empty canvas has room for the largest.
-            drawCell(canvas, placement, label, brightness * Draws.uniform(random, 0.85, 1.1), random);
+            drawCell(canvas, placement, label, background, brightness * Draws.uniform(random, 0.85, 1.1), random);
         }
         canvas.blur(Draws.uniform(random, 0.4, 0.7));
         canvas.addNoise(random, Draws.uniform(random, 0.015, 0.04));
     }
 
-    private static void drawCell(Canvas canvas, Placement placement, int label, double intensity, Random random) {
+    private static void drawCell(Canvas canvas, Placement placement, int label, double background, double intensity,
+            Random random) {
         double angle = Draws.degrees(random, 0, 360);
         switch (label) {
             case 0 -> { // round: a near-circle
@@ -79,7 +80,7 @@ final class CellTask implements ImageGenerator {
                 if (at != null) {
                     double squash = Draws.uniform(random, 0.8, 1);
                     canvas.draw(Shapes.place(Shapes.ellipse(0, 0, 1, squash), at.x(), at.y(), r, angle),
-                            intensity * 0.55);
+                            background + 0.45 * (intensity - background));
                     int nuclei = 1 + random.nextInt(2);
                     double nucleus = Draws.uniform(random, 0.3, 0.4);
                     double spread = nuclei == 1 ? Draws.uniform(random, 0, 0.25) : 0.42;
