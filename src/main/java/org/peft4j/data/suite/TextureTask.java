@@ -32,10 +32,12 @@ final class TextureTask implements ImageGenerator {
         };
         double brightness = Draws.uniform(random, 0.3, 0.7);
         double contrast = Draws.uniform(random, 0.12, 0.3);
+        canvas.paint((x, y) -> brightness + contrast * pattern.at(x, y));
         // Uneven lighting: a faint cloud field over every class, so no class is told by its mean brightness alone.
+        // It is smooth, so pixel centres suffice.
         Field light = clouds(random);
         double lighting = Draws.uniform(random, 0, 0.12);
-        canvas.paint((x, y) -> brightness + contrast * pattern.at(x, y) + lighting * light.at(x, y));
+        canvas.add((x, y) -> lighting * light.at(x, y));
         canvas.addNoise(random, Draws.uniform(random, 0.01, 0.05));
     }
 

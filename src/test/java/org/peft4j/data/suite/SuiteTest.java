@@ -271,7 +271,7 @@ class SuiteTest {
     private static final Map<String, String> GOLDEN = Map.of(
             "glyph-digits", "c217ea19",
             "font-style", "5cb03a21",
-            "textures", "6f67a391",
+            "textures", "f1abf592",
             "cells", "6b50ebd9",
             "dsprites-location", "308951c7",
             "dsprites-orientation", "2a812394",
