@@ -2,10 +2,13 @@ package org.peft4j.data;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.peft4j.data.suite.Suite;
+import org.peft4j.data.suite.SuiteData;
+import org.peft4j.data.suite.SuiteSizes;
 
-/** Parses the CLI's --data: "fashion-mnist", "fashion-mnist:DIR", "folder:PATH". */
+/** Parses the CLI's --data: "fashion-mnist", "fashion-mnist:DIR", "folder:PATH", "suite:NAME". */
 public final class DataSpec {
-    public static final String ACCEPTED = "fashion-mnist, fashion-mnist:DIR, folder:PATH";
+    public static final String ACCEPTED = "fashion-mnist, fashion-mnist:DIR, folder:PATH, suite:NAME";
 
     /** Train, validation (model selection) and test (final report) sets sharing one class list. */
     public record Splits(ImageDataset train, ImageDataset val, ImageDataset test) {
@@ -18,6 +21,7 @@ public final class DataSpec {
      * fashion-mnist: train/val = stratified split of the 60k train set, test = t10k.
      * folder:PATH: PATH/train + PATH/val (+ PATH/test, else test = val) when present, otherwise a stratified
      * train/val split of PATH with test = val.
+     * suite:NAME: the benchmark task's fixed VTAB-size splits (800/200/2000); valFraction and seed do not apply.
      */
     public static Splits resolve(String spec, double valFraction, long seed) {
         if (spec == null) {
@@ -31,6 +35,10 @@ public final class DataSpec {
         }
         if (spec.startsWith("folder:") && spec.length() > "folder:".length()) {
             return folder(Path.of(spec.substring("folder:".length())), valFraction, seed);
+        }
+        if (spec.startsWith("suite:") && spec.length() > "suite:".length()) {
+            SuiteData data = Suite.load(spec.substring("suite:".length()), SuiteSizes.VTAB, FashionMnist.DEFAULT_DIR);
+            return new Splits(data.train(), data.val(), data.test());
         }
         throw new IllegalArgumentException("Unknown --data '" + spec + "'; accepted forms: " + ACCEPTED);
     }

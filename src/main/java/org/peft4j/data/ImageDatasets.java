@@ -27,6 +27,25 @@ public final class ImageDatasets {
         return new DatasetView(name, ds, indices.clone(), labels, ds.classes());
     }
 
+    /** The examples of the parts one after another; every part must list the same classes in the same order. */
+    public static ImageDataset concat(String name, ImageDataset... parts) {
+        if (parts.length == 0) {
+            throw new IllegalArgumentException("concat " + name + ": no datasets");
+        }
+        long total = 0;
+        for (ImageDataset part : parts) {
+            if (!part.classes().equals(parts[0].classes())) {
+                throw new IllegalArgumentException("concat " + name + ": " + part.name() + " has classes "
+                        + part.classes() + " but " + parts[0].name() + " has " + parts[0].classes());
+            }
+            total += part.size();
+        }
+        if (total > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("concat " + name + ": " + total + " examples is too many");
+        }
+        return new Concatenation(name, parts.clone(), (int) total, parts[0].classes());
+    }
+
     /** Only the examples of the kept classes, relabelled 0..k-1 in the order of keep, keeping the class names. */
     public static ImageDataset selectClasses(ImageDataset ds, List<Integer> keep) {
         int numClasses = ds.classes().size();
@@ -116,7 +135,7 @@ public final class ImageDatasets {
     }
 
     /** Per class, its example indices in ascending order. */
-    private static int[][] indicesByClass(ImageDataset ds) {
+    public static int[][] indicesByClass(ImageDataset ds) {
         int numClasses = ds.classes().size();
         int[] counts = new int[numClasses];
         int[] labels = new int[ds.size()];
@@ -152,6 +171,33 @@ public final class ImageDatasets {
             }
         }
         return indices;
+    }
+
+    private record Concatenation(String name, ImageDataset[] parts, int size, List<String> classes)
+            implements ImageDataset {
+        @Override
+        public int label(int index) {
+            Objects.checkIndex(index, size);
+            for (ImageDataset part : parts) {
+                if (index < part.size()) {
+                    return part.label(index);
+                }
+                index -= part.size();
+            }
+            throw new AssertionError("index beyond the parts");
+        }
+
+        @Override
+        public RawImage image(int index) {
+            Objects.checkIndex(index, size);
+            for (ImageDataset part : parts) {
+                if (index < part.size()) {
+                    return part.image(index);
+                }
+                index -= part.size();
+            }
+            throw new AssertionError("index beyond the parts");
+        }
     }
 
     /** Example i of this view is example indices[i] of base, with label labels[i] among classes. */

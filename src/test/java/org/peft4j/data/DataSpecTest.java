@@ -1,5 +1,6 @@
 package org.peft4j.data;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -70,12 +71,32 @@ class DataSpecTest {
 
     @Test
     void unknownSpecListsAcceptedForms() {
-        for (String bad : new String[] {"mnist", "folder:", "fashion-mnist:", ""}) {
+        for (String bad : new String[] {"mnist", "folder:", "fashion-mnist:", "", "suite:"}) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> DataSpec.resolve(bad, 0.1, 1));
-            assertTrue(e.getMessage().contains("fashion-mnist:DIR") && e.getMessage().contains("folder:PATH"),
-                    e.getMessage());
+            assertTrue(e.getMessage().contains("fashion-mnist:DIR") && e.getMessage().contains("folder:PATH")
+                    && e.getMessage().contains("suite:NAME"), e.getMessage());
         }
+    }
+
+    @Test
+    void suiteTaskGivesItsFixedVtabSplits() {
+        DataSpec.Splits splits = DataSpec.resolve("suite:count", 0.5, 1);
+        DataSpec.Splits otherSeed = DataSpec.resolve("suite:count", 0.1, 2);
+
+        assertEquals(800, splits.train().size());
+        assertEquals(200, splits.val().size());
+        assertEquals(2000, splits.test().size());
+        assertEquals("suite:count/test", splits.test().name());
+        assertEquals(List.of("1", "2", "3", "4", "5", "6"), splits.train().classes());
+        assertArrayEquals(splits.val().image(7).pixels(), otherSeed.val().image(7).pixels());
+    }
+
+    @Test
+    void unknownSuiteTaskListsTheKnownOnes() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> DataSpec.resolve("suite:imagenet", 0.1, 1));
+        assertTrue(e.getMessage().contains("imagenet") && e.getMessage().contains("dsprites-location"), e.getMessage());
     }
 
     @Test

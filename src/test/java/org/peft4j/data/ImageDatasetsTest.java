@@ -94,6 +94,22 @@ class ImageDatasetsTest {
         assertThrows(IllegalArgumentException.class, () -> ImageDatasets.subset(ds, new int[] {100}, "bad"));
     }
 
+    @Test
+    void concatChainsThePartsAndRequiresTheSameClasses() {
+        ImageDataset first = ImageDatasets.subset(ds, new int[] {99, 3}, "first");
+        ImageDataset second = ImageDatasets.subset(ds, new int[] {60}, "second");
+        ImageDataset both = ImageDatasets.concat("both", first, second);
+
+        assertEquals("both", both.name());
+        assertEquals(3, both.size());
+        assertArrayEquals(new int[] {99, 3, 60}, originalIndices(both));
+        assertEquals(List.of(2, 0, 1), List.of(both.label(0), both.label(1), both.label(2)));
+        assertThrows(IndexOutOfBoundsException.class, () -> both.label(3));
+        ImageDataset otherClasses = TestImages.indexed(2, 2, i -> i);
+        assertThrows(IllegalArgumentException.class, () -> ImageDatasets.concat("bad", first, otherClasses));
+        assertThrows(IllegalArgumentException.class, () -> ImageDatasets.concat("none"));
+    }
+
     private static int originalIndex(ImageDataset view, int i) {
         return view.image(i).pixels()[0] & 0xFF;
     }
