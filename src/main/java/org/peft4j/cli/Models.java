@@ -1,5 +1,6 @@
 package org.peft4j.cli;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import org.peft4j.models.vit.VitCheckpoint;
 import org.peft4j.models.vit.VitConfig;
@@ -20,6 +21,8 @@ import java.util.List;
 final class Models {
 
     private static final Logger LOG = LoggerFactory.getLogger(Models.class);
+    /** A preset's random weights are drawn from this seed, so that an adapter trained on a preset fits it in a later run. */
+    static final int PRESET_SEED = 42;
 
     /** The ViT and, when an adapter was given, the PEFT wrapper that runs it. */
     record Loaded(VitForImageClassification vit, PeftModel peft) {
@@ -37,9 +40,10 @@ final class Models {
             return VitCheckpoint.load(dir, manager, new VitCheckpoint.Options(labels, null));
         }
         if (VitPresets.exists(model)) {
-            LOG.warn("'{}' is a preset: random weights, not a pretrained model", model);
+            LOG.warn("'{}' is a preset: random weights (seed {}), not a pretrained model", model, PRESET_SEED);
             VitConfig c = VitPresets.get(model);
             VitForImageClassification vit = new VitForImageClassification(labels == null ? c : c.withLabels(labels));
+            Engine.getInstance().setRandomSeed(PRESET_SEED);
             vit.initialize(manager);
             return vit;
         }

@@ -88,8 +88,8 @@ final class TrainCommand implements Callable<Integer> {
         TrainConfig config = new TrainConfig(epochs, batchSize, peak, weightDecay, warmup, gradAccum, maxGradNorm,
                 seed, 20, true);
         try (NDManager manager = NDManager.newBaseManager()) {
-            ai.djl.engine.Engine.getInstance().setRandomSeed((int) seed);
             VitForImageClassification vit = Models.base(model.model, splits.train().classes(), manager);
+            ai.djl.engine.Engine.getInstance().setRandomSeed((int) seed); // after the base: a preset seeds its own weights
             TunerConfig tuner = methodFlags.config(method, vit);
             FineTuning.Outcome outcome = FineTuning.run(vit, method, tuner, config, splits, out, manager, !noProgress, resume);
             Map<String, Object> summary = outcome.toJson();
