@@ -1,13 +1,15 @@
 #!/usr/bin/python3
-"""Independent check of a PEFT-format LoRA adapter written by peft4j.
+"""Independent check of a PEFT-format adapter (LoRA, DoRA or IA3) written by peft4j.
 
 Usage: /usr/bin/python3 tools/check_peft_adapter.py MODEL_DIR ADAPTER_DIR INPUTS.safetensors LOGITS.safetensors
 
 MODEL_DIR holds a Hugging Face ViT (config.json + model.safetensors, ViTForImageClassification
 names); ADAPTER_DIR holds adapter_config.json + adapter_model.safetensors as Hugging Face PEFT writes
-them. The LoRA deltas are folded into the weights (W <- W + s*B*A, with r, lora_alpha, use_rslora,
-rank_pattern and alpha_pattern read the way PEFT reads them), modules_to_save tensors replace the
-base ones, and torchvision's VisionTransformer runs `pixel_values` from INPUTS. Prints the max abs
+them. The adapter is folded into the weights the way PEFT merges it: LoRA W <- W + s*B*A (r,
+lora_alpha, use_rslora, rank_pattern and alpha_pattern read the way PEFT reads them); DoRA
+W <- m / ||W + s*B*A||_row * (W + s*B*A); IA3 W <- diag(l) W, b <- l*b for an [out, 1] vector, W <- W diag(l)
+for a feed-forward [1, in] one. modules_to_save tensors replace the base ones, and torchvision's
+VisionTransformer runs `pixel_values` from INPUTS. Prints the max abs
 difference to `logits` in LOGITS. Exit code 0 if it is <= 1e-4, 1 if larger, 2 on malformed input.
 """
 
@@ -26,6 +28,8 @@ from vit_reference import VitShape, read_safetensors, run_logits, torchvision_vi
 TOLERANCE = 1e-4
 PEFT_PREFIX = "base_model.model."
 LORA_SUFFIXES = (".lora_A.weight", ".lora_B.weight")
+DORA_SUFFIX = ".lora_magnitude_vector"
+IA3_SUFFIX = ".ia3_l"
 
 
 def pattern_value(patterns, module, default):
@@ -55,10 +59,10 @@ def lora_scale(config, module, rank, where):
 
 def apply_adapter(weights, config, tensors, where):
     """Returns a copy of the HF-named weights with the adapter folded in."""
-    if config.get("peft_type") != "LORA":
-        raise ValueError(f"{where}: peft_type is {config.get('peft_type')!r}, only 'LORA' is checked")
-    if config.get("use_dora", False):
-        raise ValueError(f"{where}: use_dora=true is not supported by this check")
+    peft_type = config.get("peft_type")
+    if peft_type not in ("LORA", "IA3"):
+        raise ValueError(f"{where}: peft_type is {peft_type!r}, only 'LORA' (with or without DoRA) and 'IA3' are checked")
+    dora = peft_type == "LORA" and config.get("use_dora", False)
     result = dict(weights)
     lora_modules = set()
     for key, tensor in tensors.items():
@@ -66,7 +70,11 @@ def apply_adapter(weights, config, tensors, where):
             raise ValueError(f"{where}: key '{key}' does not start with '{PEFT_PREFIX}'")
         name = key[len(PEFT_PREFIX):]
         suffix = next((s for s in LORA_SUFFIXES if name.endswith(s)), None)
-        if suffix is not None:
+        if peft_type == "IA3" and name.endswith(IA3_SUFFIX):
+            apply_ia3(result, config, name[:-len(IA3_SUFFIX)], tensor, where)
+        elif dora and name.endswith(DORA_SUFFIX):
+            continue  # applied with its module's LoRA below
+        elif suffix is not None and peft_type == "LORA":
             lora_modules.add(name[:-len(suffix)])
         elif ".lora_" in name:
             raise ValueError(f"{where}: key '{key}' looks like LoRA but is not '<module>.lora_A.weight' or "
@@ -94,8 +102,41 @@ def apply_adapter(weights, config, tensors, where):
             raise ValueError(f"{where}: '{module}' lora_A {list(a.shape)} / lora_B {list(b.shape)} do not fit "
                              f"the base weight {list(base.shape)}")
         scale = lora_scale(config, module, a.shape[0], where)
-        result[base_key] = (base.double() + scale * (b @ a)).float()
+        adapted = base.double() + scale * (b @ a)
+        if dora:
+            m_key = PEFT_PREFIX + module + DORA_SUFFIX
+            if m_key not in tensors or tensors[m_key].shape != (base.shape[0],):
+                raise ValueError(f"{where}: DoRA module '{module}' needs '{m_key}' of shape [{base.shape[0]}]")
+            adapted = (tensors[m_key].double() / adapted.norm(dim=1)).unsqueeze(1) * adapted
+        result[base_key] = adapted.float()
     return result
+
+
+def is_feedforward(config, module):
+    """PEFT's IA3 rule: a regex must match the whole name, a list entry only has to end it (no dot boundary)."""
+    ff = config.get("feedforward_modules") or []
+    if isinstance(ff, str):
+        return re.fullmatch(ff, module) is not None
+    return any(module.endswith(t) for t in ff)
+
+
+def apply_ia3(result, config, module, l, where):
+    if not is_target(config.get("target_modules") or [], module):
+        raise ValueError(f"{where}: '{module}' has an ia3_l but does not match target_modules")
+    w_key, b_key = module + ".weight", module + ".bias"
+    if w_key not in result:
+        raise ValueError(f"{where}: IA3 module '{module}' names no Linear of the model")
+    out_features, in_features = result[w_key].shape
+    if is_feedforward(config, module):
+        if tuple(l.shape) != (1, in_features):
+            raise ValueError(f"{where}: feed-forward '{module}' needs ia3_l [1, {in_features}], got {list(l.shape)}")
+        result[w_key] = (result[w_key].double() * l.double()).float()
+    else:
+        if tuple(l.shape) != (out_features, 1):
+            raise ValueError(f"{where}: '{module}' needs ia3_l [{out_features}, 1], got {list(l.shape)}")
+        result[w_key] = (result[w_key].double() * l.double()).float()
+        if b_key in result:
+            result[b_key] = (result[b_key].double() * l.double().flatten()).float()
 
 
 def load_json(path):

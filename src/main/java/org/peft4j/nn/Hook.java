@@ -3,7 +3,9 @@ package org.peft4j.nn;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
+import ai.djl.training.initializer.Initializer;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -14,6 +16,11 @@ import java.util.Map;
  * adapter file holds; the host module calls it from its forward pass while its adapter is active.
  */
 public interface Hook {
+
+    /** A hook parameter, declared with its shape and initialiser and allocated by {@link #initialize}. */
+    static Parameter parameter(String name, Shape shape, Initializer init) {
+        return Parameter.builder().setName(name).setType(Parameter.Type.OTHER).optShape(shape).optInitializer(init).build();
+    }
 
     /**
      * The trainable parameters, by their names under the host module's path ({@code lora_A.weight}),

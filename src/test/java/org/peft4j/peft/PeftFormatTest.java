@@ -147,4 +147,33 @@ class PeftFormatTest extends ManagedTest {
         assertEquals("trainable params: 667,493 || all params: 86,466,149 || trainable%: 0.7720",
                 peft.counts().summary());
     }
+
+    /** DoRA and IA³ adapters carry PEFT's key names, shapes and config fields. */
+    @Test
+    void doraAndIa3UsePeftsKeysAndConfig(@TempDir Path tmp) throws IOException {
+        VitForImageClassification vit = VitCheckpoint.load(Fixtures.vitTiny("hf"), manager);
+        PeftModel peft = new PeftModel(vit, vit.headPath(), manager);
+        peft.addAdapter("dora", Methods.config("dora", MethodOptions.DEFAULTS, vit));
+        peft.addAdapter("ia3", Methods.config("ia3", MethodOptions.DEFAULTS, vit));
+        String layer = PeftModel.PREFIX + "vit.encoder.layer.0.";
+        peft.save(tmp.resolve("dora"), "dora");
+        try (SafetensorsReader r = SafetensorsReader.open(tmp.resolve("dora").resolve(PeftModel.WEIGHTS_FILE))) {
+            assertEquals("[32]", java.util.Arrays.toString(r.info(layer + "attention.attention.value.lora_magnitude_vector").shape()));
+            assertEquals("[8, 32]", java.util.Arrays.toString(r.info(layer + "attention.attention.value.lora_A.weight").shape()));
+        }
+        JsonNode dora = Json.MAPPER.readTree(tmp.resolve("dora").resolve(PeftModel.CONFIG_FILE).toFile());
+        assertTrue(dora.get("use_dora").asBoolean() && dora.get("peft_type").asText().equals("LORA"));
+
+        peft.save(tmp.resolve("ia3"), "ia3");
+        try (SafetensorsReader r = SafetensorsReader.open(tmp.resolve("ia3").resolve(PeftModel.WEIGHTS_FILE))) {
+            assertEquals("[32, 1]", java.util.Arrays.toString(r.info(layer + "attention.attention.key.ia3_l").shape()));
+            assertEquals("[32, 1]", java.util.Arrays.toString(r.info(layer + "attention.attention.value.ia3_l").shape()));
+            assertEquals("[1, 64]", java.util.Arrays.toString(r.info(layer + "output.dense.ia3_l").shape()),
+                    "the MLP's second linear is feed-forward: input side");
+            assertTrue(!r.contains(layer + "attention.output.dense.ia3_l"), "the attention output is not a target");
+        }
+        JsonNode ia3 = Json.MAPPER.readTree(tmp.resolve("ia3").resolve(PeftModel.CONFIG_FILE).toFile());
+        assertEquals("IA3", ia3.get("peft_type").asText());
+        assertTrue(ia3.get("feedforward_modules").isTextual() && ia3.get("init_ia3_weights").asBoolean());
+    }
 }

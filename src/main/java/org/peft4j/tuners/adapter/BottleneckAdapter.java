@@ -6,6 +6,7 @@ import ai.djl.nn.Activation;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.initializer.Initializer;
+import org.peft4j.nn.Hook;
 import org.peft4j.nn.BranchHook;
 import org.peft4j.nn.ForwardContext;
 import org.peft4j.nn.Initializers;
@@ -45,8 +46,7 @@ public final class BottleneckAdapter implements BranchHook {
     }
 
     private Parameter param(String name, Shape shape, Initializer init) {
-        return Parameter.builder().setName(prefix + "." + name).setType(Parameter.Type.WEIGHT)
-                .optShape(shape).optInitializer(init).build();
+        return Hook.parameter(prefix + "." + name, shape, init);
     }
 
     @Override

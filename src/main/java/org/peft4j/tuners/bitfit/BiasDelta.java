@@ -3,6 +3,7 @@ package org.peft4j.tuners.bitfit;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
+import org.peft4j.nn.Hook;
 import org.peft4j.nn.ForwardContext;
 import org.peft4j.nn.Initializers;
 import org.peft4j.nn.LayerHook;
@@ -25,8 +26,7 @@ public final class BiasDelta implements LayerHook, MergeableHook {
 
     BiasDelta(WeightedLayer layer) {
         this.layer = layer;
-        delta = Parameter.builder().setName("bias_delta").setType(Parameter.Type.BIAS)
-                .optShape(new Shape(layer.outChannels())).optInitializer(Initializers.zeros()).build();
+        delta = Hook.parameter("bias_delta", new Shape(layer.outChannels()), Initializers.zeros());
     }
 
     @Override

@@ -7,12 +7,12 @@ import org.peft4j.tuners.Injection;
 import org.peft4j.tuners.TargetModules;
 import org.peft4j.tuners.TunerConfig;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.ArrayList;
 
 /**
  * (IA)³ settings (Liu et al. 2022), field for field Hugging Face PEFT's {@code IA3Config}: learned

@@ -3,6 +3,7 @@ package org.peft4j.tuners.ia3;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
+import org.peft4j.nn.Hook;
 import org.peft4j.nn.ForwardContext;
 import org.peft4j.nn.Initializers;
 import org.peft4j.nn.LayerHook;
@@ -32,8 +33,7 @@ public final class Ia3Layer implements LayerHook, MergeableHook {
         this.layer = layer;
         this.feedforward = feedforward;
         Shape shape = feedforward ? new Shape(1, layer.inFeatures()) : new Shape(layer.outFeatures(), 1);
-        vector = Parameter.builder().setName("ia3_l").setType(Parameter.Type.WEIGHT).optShape(shape)
-                .optInitializer(initToOne ? Initializers.ones() : Initializers.normal(1f)).build();
+        vector = Hook.parameter("ia3_l", shape, initToOne ? Initializers.ones() : Initializers.normal(1f));
     }
 
     @Override

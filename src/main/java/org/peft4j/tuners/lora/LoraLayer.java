@@ -15,6 +15,7 @@ import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.SingularOps_DDRM;
 import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
 import org.ejml.interfaces.decomposition.SingularValueDecomposition_F64;
+import org.peft4j.nn.Hook;
 import org.peft4j.nn.ForwardContext;
 import org.peft4j.nn.Initializers;
 import org.peft4j.nn.LayerHook;
@@ -91,14 +92,9 @@ public final class LoraLayer implements LayerHook, MergeableHook {
             case KAIMING, RANDOM, PISSA -> Initializers.uniformFanIn(in);
         };
         Initializer initB = init == LoraConfig.Init.RANDOM ? Initializers.uniformFanIn(rank) : Initializers.zeros();
-        loraA = param("lora_A.weight", new Shape(rank, in), initA);
-        loraB = param("lora_B.weight", new Shape(bRows, rank), initB);
-        magnitude = dora ? param("lora_magnitude_vector", new Shape(out), Initializers.ones()) : null;
-    }
-
-    private static Parameter param(String name, Shape shape, Initializer init) {
-        return Parameter.builder().setName(name).setType(Parameter.Type.WEIGHT)
-                .optShape(shape).optInitializer(init).build();
+        loraA = Hook.parameter("lora_A.weight", new Shape(rank, in), initA);
+        loraB = Hook.parameter("lora_B.weight", new Shape(bRows, rank), initB);
+        magnitude = dora ? Hook.parameter("lora_magnitude_vector", new Shape(out), Initializers.ones()) : null;
     }
 
     @Override

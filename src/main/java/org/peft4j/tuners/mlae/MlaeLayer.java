@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.Dropout;
+import org.peft4j.nn.Hook;
 import org.peft4j.nn.ForwardContext;
 import org.peft4j.nn.Initializers;
 import org.peft4j.nn.LayerHook;
@@ -56,14 +57,9 @@ public final class MlaeLayer implements LayerHook, MergeableHook {
             java.util.Arrays.fill(keep, 1f);
             config.fixedExperts().forEach(e -> keep[e] = 0f);
         }
-        loraA = param("lora_A.weight", new Shape(rank, layer.inFeatures()), Initializers.uniformFanIn(layer.inFeatures()));
-        loraB = param("lora_B.weight", new Shape(layer.outFeatures(), rank), Initializers.zeros());
-        lambda = param("mlae_lambda", new Shape(rank), Initializers.constant((float) config.loraAlpha()));
-    }
-
-    private static Parameter param(String name, Shape shape, ai.djl.training.initializer.Initializer init) {
-        return Parameter.builder().setName(name).setType(Parameter.Type.WEIGHT)
-                .optShape(shape).optInitializer(init).build();
+        loraA = Hook.parameter("lora_A.weight", new Shape(rank, layer.inFeatures()), Initializers.uniformFanIn(layer.inFeatures()));
+        loraB = Hook.parameter("lora_B.weight", new Shape(layer.outFeatures(), rank), Initializers.zeros());
+        lambda = Hook.parameter("mlae_lambda", new Shape(rank), Initializers.constant((float) config.loraAlpha()));
     }
 
     @Override

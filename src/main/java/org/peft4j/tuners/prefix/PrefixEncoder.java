@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
-import ai.djl.training.initializer.Initializer;
+import org.peft4j.nn.Hook;
 import org.peft4j.nn.Initializers;
 
 import java.util.LinkedHashMap;
@@ -27,15 +27,11 @@ final class PrefixEncoder {
     PrefixEncoder(int length, int dim, int hidden, int blocks) {
         this.dim = dim;
         long out = 2L * blocks * dim;
-        embedding = param("prefix_encoder.embedding.weight", new Shape(length, dim), Initializers.normal(1f));
-        w1 = param("prefix_encoder.transform.0.weight", new Shape(hidden, dim), Initializers.uniformFanIn(dim));
-        b1 = param("prefix_encoder.transform.0.bias", new Shape(hidden), Initializers.uniformFanIn(dim));
-        w2 = param("prefix_encoder.transform.2.weight", new Shape(out, hidden), Initializers.uniformFanIn(hidden));
-        b2 = param("prefix_encoder.transform.2.bias", new Shape(out), Initializers.uniformFanIn(hidden));
-    }
-
-    private static Parameter param(String name, Shape shape, Initializer init) {
-        return Parameter.builder().setName(name).setType(Parameter.Type.WEIGHT).optShape(shape).optInitializer(init).build();
+        embedding = Hook.parameter("prefix_encoder.embedding.weight", new Shape(length, dim), Initializers.normal(1f));
+        w1 = Hook.parameter("prefix_encoder.transform.0.weight", new Shape(hidden, dim), Initializers.uniformFanIn(dim));
+        b1 = Hook.parameter("prefix_encoder.transform.0.bias", new Shape(hidden), Initializers.uniformFanIn(dim));
+        w2 = Hook.parameter("prefix_encoder.transform.2.weight", new Shape(out, hidden), Initializers.uniformFanIn(hidden));
+        b2 = Hook.parameter("prefix_encoder.transform.2.bias", new Shape(out), Initializers.uniformFanIn(hidden));
     }
 
     Map<String, Parameter> parameters() {

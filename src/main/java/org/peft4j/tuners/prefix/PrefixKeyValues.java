@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
+import org.peft4j.nn.Hook;
 import org.peft4j.nn.ForwardContext;
 import org.peft4j.nn.Initializers;
 import org.peft4j.nn.KeyValueHook;
@@ -33,10 +34,8 @@ public final class PrefixKeyValues implements KeyValueHook {
         this.slot = slot;
         if (encoder == null) {
             Shape shape = new Shape(length, dim);
-            keys = Parameter.builder().setName("prefix_key").setType(Parameter.Type.WEIGHT).optShape(shape)
-                    .optInitializer(Initializers.normal((float) config.initStd())).build();
-            values = Parameter.builder().setName("prefix_value").setType(Parameter.Type.WEIGHT).optShape(shape)
-                    .optInitializer(Initializers.normal((float) config.initStd())).build();
+            keys = Hook.parameter("prefix_key", shape, Initializers.normal((float) config.initStd()));
+            values = Hook.parameter("prefix_value", shape, Initializers.normal((float) config.initStd()));
         } else {
             keys = null;
             values = null;

@@ -3,6 +3,7 @@ package org.peft4j.tuners.ssf;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
+import org.peft4j.nn.Hook;
 import org.peft4j.nn.ForwardContext;
 import org.peft4j.nn.Initializers;
 import org.peft4j.nn.LayerHook;
@@ -28,10 +29,8 @@ public final class SsfLayer implements LayerHook, MergeableHook {
     SsfLayer(WeightedLayer layer, double initStd) {
         this.layer = layer;
         Shape c = new Shape(layer.outChannels());
-        scale = Parameter.builder().setName("ssf_scale").setType(Parameter.Type.WEIGHT).optShape(c)
-                .optInitializer((m, s, t) -> m.randomNormal(1f, (float) initStd, s, t)).build();
-        shift = Parameter.builder().setName("ssf_shift").setType(Parameter.Type.BIAS).optShape(c)
-                .optInitializer(Initializers.normal((float) initStd)).build();
+        scale = Hook.parameter("ssf_scale", c, (m, s, t) -> m.randomNormal(1f, (float) initStd, s, t));
+        shift = Hook.parameter("ssf_shift", c, Initializers.normal((float) initStd));
     }
 
     @Override

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.norm.Dropout;
+import org.peft4j.nn.Hook;
 import org.peft4j.nn.BlockHooks;
 import org.peft4j.nn.ForwardContext;
 import org.peft4j.nn.TokenHook;
@@ -33,9 +34,8 @@ public final class PromptTokens implements TokenHook {
         this.insert = insert;
         this.dropout = (float) config.dropout();
         float bound = (float) Math.sqrt(6.0 / (block.tokenFanIn() + block.dim()));
-        prompt = Parameter.builder().setName("vpt_prompt").setType(Parameter.Type.WEIGHT)
-                .optShape(new Shape(length, block.dim()))
-                .optInitializer((m, s, t) -> m.randomUniform(-bound, bound, s, t)).build();
+        prompt = Hook.parameter("vpt_prompt", new Shape(length, block.dim()),
+                (m, s, t) -> m.randomUniform(-bound, bound, s, t));
     }
 
     @Override
