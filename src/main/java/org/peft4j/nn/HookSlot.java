@@ -79,6 +79,16 @@ public final class HookSlot<H extends Hook> {
         refresh();
     }
 
+    /** Unmerges {@code adapter}'s hook, which must be the last one merged here (undoing a merge just made). */
+    public void unmergeLast(String adapter) {
+        if (merged.isEmpty() || !merged.get(merged.size() - 1).equals(adapter)) {
+            throw new IllegalStateException("adapter '" + adapter + "' is not the last one merged here: " + merged);
+        }
+        ((MergeableHook) hooks.get(adapter)).unmerge();
+        merged.remove(merged.size() - 1);
+        refresh();
+    }
+
     /** Unmerges every merged hook, newest first. */
     public void unmergeAll() {
         for (int i = merged.size() - 1; i >= 0; i--) {

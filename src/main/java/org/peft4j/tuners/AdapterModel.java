@@ -2,6 +2,7 @@ package org.peft4j.tuners;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -260,10 +261,13 @@ public class AdapterModel {
     public void save(Path dir, String name) throws IOException {
         Adapter a = requireAdapter(name);
         Files.createDirectories(dir);
-        SafetensorsWriter writer = new SafetensorsWriter();
-        a.injection.stateToSave().forEach((key, v) -> writer.add(PREFIX + key, v));
-        a.saved.forEach((key, s) -> writer.add(PREFIX + key, s.copy.getArray()));
-        writer.write(dir.resolve(WEIGHTS_FILE));
+        try (NDScope scope = new NDScope()) { // frees what a hook computes for its file form
+            scope.suppressNotUsedWarning();
+            SafetensorsWriter writer = new SafetensorsWriter();
+            a.injection.stateToSave().forEach((key, v) -> writer.add(PREFIX + key, v));
+            a.saved.forEach((key, s) -> writer.add(PREFIX + key, s.copy.getArray()));
+            writer.write(dir.resolve(WEIGHTS_FILE));
+        }
         AtomicFiles.writeString(dir.resolve(CONFIG_FILE), Json.toPythonStyle(a.config.savedConfig().toJson()));
     }
 
@@ -293,32 +297,41 @@ public class AdapterModel {
         a.saved.forEach((key, s) -> targets.put(key, s.copy));
         Map<String, float[]> values = new LinkedHashMap<>();
         try (SafetensorsReader reader = SafetensorsReader.open(weightsFile)) {
-            Set<String> unexpected = new LinkedHashSet<>(reader.names());
-            List<String> missing = new ArrayList<>();
-            for (Map.Entry<String, Parameter> e : targets.entrySet()) {
-                String key = PREFIX + e.getKey();
-                if (!reader.contains(key)) {
-                    missing.add(key);
-                    continue;
-                }
-                unexpected.remove(key);
-                Shape want = e.getValue().getShape() != null ? e.getValue().getShape() : e.getValue().getArray().getShape();
-                long[] shape = reader.info(key).shape();
-                if (!Arrays.equals(shape, want.getShape())) {
-                    throw new AdapterMismatchException(weightsFile + ": '" + key + "' has shape " + new Shape(shape)
-                            + " but the model and " + CONFIG_FILE + " need " + want);
-                }
-                values.put(e.getKey(), reader.readFloats(key));
-            }
-            if (!missing.isEmpty() || !unexpected.isEmpty()) {
-                throw new AdapterMismatchException(weightsFile + ": does not fit this model: missing " + sample(missing)
-                        + ", unexpected " + sample(new ArrayList<>(unexpected))
-                        + " (was it trained on another base model, with another method or other target_modules?)");
-            }
+            readAll(reader, weightsFile, targets, values);
+        } catch (IOException | RuntimeException e) {
+            a.saved.values().forEach(s -> s.copy.close()); // the copies made for this adapter
+            throw e;
         }
         a.injection.initialize(manager);
         values.forEach((key, v) -> targets.get(key).getArray().set(v));
         attach(name, a);
+    }
+
+    /** Checks every tensor's name and shape against {@code targets} and reads the values; changes nothing. */
+    private static void readAll(SafetensorsReader reader, Path weightsFile, Map<String, Parameter> targets,
+                                Map<String, float[]> values) throws IOException {
+        Set<String> unexpected = new LinkedHashSet<>(reader.names());
+        List<String> missing = new ArrayList<>();
+        for (Map.Entry<String, Parameter> e : targets.entrySet()) {
+            String key = PREFIX + e.getKey();
+            if (!reader.contains(key)) {
+                missing.add(key);
+                continue;
+            }
+            unexpected.remove(key);
+            Shape want = e.getValue().getShape() != null ? e.getValue().getShape() : e.getValue().getArray().getShape();
+            long[] shape = reader.info(key).shape();
+            if (!Arrays.equals(shape, want.getShape())) {
+                throw new AdapterMismatchException(weightsFile + ": '" + key + "' has shape " + new Shape(shape)
+                        + " but the model and " + CONFIG_FILE + " need " + want);
+            }
+            values.put(e.getKey(), reader.readFloats(key));
+        }
+        if (!missing.isEmpty() || !unexpected.isEmpty()) {
+            throw new AdapterMismatchException(weightsFile + ": does not fit this model: missing " + sample(missing)
+                    + ", unexpected " + sample(new ArrayList<>(unexpected))
+                    + " (was it trained on another base model, with another method or other target_modules?)");
+        }
     }
 
     private static String sample(List<String> keys) {
@@ -327,12 +340,29 @@ public class AdapterModel {
 
     // ---- merging ----
 
-    /** Folds the given adapters into the base weights; safe checks for NaN/Inf before writing. */
+    /**
+     * Folds the given adapters into the base weights. With {@code safe}, NaN/Inf in any new weight
+     * stops the merge and the layers already merged by this call are unmerged, so nothing changes.
+     */
     public void merge(boolean safe, String... names) {
         for (String n : names) {
-            Adapter a = requireAdapter(n);
-            requireMergeable(n, a);
-            a.injection.placements().forEach(pl -> pl.slot().merge(n, safe));
+            requireMergeable(n, requireAdapter(n));
+        }
+        List<Map.Entry<String, HookSlot<?>>> done = new ArrayList<>();
+        try {
+            for (String n : names) {
+                for (Injection.Placement<?> pl : adapters.get(n).injection.placements()) {
+                    if (!pl.slot().merged().contains(n)) {
+                        pl.slot().merge(n, safe);
+                        done.add(Map.entry(n, pl.slot()));
+                    }
+                }
+            }
+        } catch (RuntimeException e) {
+            for (int i = done.size() - 1; i >= 0; i--) {
+                done.get(i).getValue().unmergeLast(done.get(i).getKey());
+            }
+            throw e;
         }
     }
 
