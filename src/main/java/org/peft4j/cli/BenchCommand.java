@@ -12,6 +12,7 @@ import org.peft4j.models.vit.VitForImageClassification;
 import org.peft4j.models.vit.VitNaming;
 import org.peft4j.models.vit.VitPresets;
 import org.peft4j.nn.Module;
+import org.peft4j.peft.Methods;
 import org.peft4j.peft.PeftModel;
 import org.peft4j.train.AdamW;
 import org.peft4j.train.Trainer;
@@ -71,7 +72,7 @@ final class BenchCommand implements Callable<Integer> {
             case "infer" -> false;
             default -> throw new IllegalArgumentException("--mode must be train or infer");
         };
-        String how = method != null ? method : train ? "lora" : "none";
+        String how = method != null ? Methods.canonical(method) : train ? "lora" : "none";
         if (train && how.equals("none")) {
             throw new UsageException("--mode train needs a --method that trains");
         }

@@ -8,6 +8,7 @@ import org.peft4j.io.AtomicFiles;
 import org.peft4j.io.Json;
 import org.peft4j.models.vit.VitForImageClassification;
 import org.peft4j.train.FineTuning;
+import org.peft4j.peft.Methods;
 import org.peft4j.train.TrainConfig;
 import org.peft4j.tuners.TunerConfig;
 import picocli.CommandLine.Command;
@@ -78,6 +79,7 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        method = Methods.canonical(method);
         methodFlags.check(method, java.util.Set.of()); // usage errors before any work
         DataSpec.Splits splits = DataSpec.resolve(data, valFraction, seed);
         if (limitPerClass != null) {

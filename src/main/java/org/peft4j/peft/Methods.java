@@ -30,6 +30,8 @@ public final class Methods {
 
     private static final Set<String> LORA = Set.of("target", "rank", "alpha", "dropout", "rslora", "qkv-slices", "init", "layers");
     private static final Map<String, Method> METHODS = new LinkedHashMap<>();
+    /** Other names the CLI has accepted. */
+    private static final Map<String, String> ALIASES = Map.of("head-only", "head", "linear-probe", "head");
 
     static {
         add("lora", "LoRA: s·B·A beside the targeted linears", LORA);
@@ -57,6 +59,11 @@ public final class Methods {
 
     private static void add(String name, String description, Set<String> options) {
         METHODS.put(name, new Method(name, description, options));
+    }
+
+    /** The method's own name for one of its aliases ({@code linear-probe} → {@code head}); other names as given. */
+    public static String canonical(String name) {
+        return ALIASES.getOrDefault(name, name);
     }
 
     public static List<String> names() {
