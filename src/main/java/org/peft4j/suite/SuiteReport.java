@@ -268,12 +268,18 @@ public final class SuiteReport {
 
     static CategoryChart perTask(SuiteResults results) {
         CategoryChart chart = new CategoryChartBuilder().width(1200).height(520)
-                .title("Test accuracy per task (mean ± std over seeds)").yAxisTitle("accuracy (%)").build();
+                .title("Test accuracy per task (mean over seeds; bars: ± std)").yAxisTitle("accuracy (%)").build();
         styleBars(chart);
+        chart.getStyler().setXAxisLabelRotation(20); // long task names would overlap
         List<String> tasks = results.tasks().stream().map(SuiteTask::name).toList();
+        boolean spread = results.methods().stream().flatMap(m -> m.tasks().stream()).anyMatch(t -> t.seeds().size() > 1);
         for (MethodResult m : results.methods()) {
-            chart.addSeries(m.label(), tasks, m.tasks().stream().map(t -> 100 * t.mean()).toList(),
-                    m.tasks().stream().map(t -> 100 * t.std()).toList());
+            List<Double> means = m.tasks().stream().map(t -> 100 * t.mean()).toList();
+            if (spread) {
+                chart.addSeries(m.label(), tasks, means, m.tasks().stream().map(t -> 100 * t.std()).toList());
+            } else {
+                chart.addSeries(m.label(), tasks, means);
+            }
         }
         return chart;
     }
