@@ -30,13 +30,13 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--epochs", defaultValue = "5", description = "Fine-tuning epochs per method.")
     int epochs;
 
-    @Option(names = "--pretrain-epochs", defaultValue = "4")
+    @Option(names = "--pretrain-epochs", defaultValue = "" + FashionMnistDemo.PRETRAIN_EPOCHS)
     int pretrainEpochs;
 
-    @Option(names = "--pretrain-per-class", defaultValue = "3000")
+    @Option(names = "--pretrain-per-class", defaultValue = "" + FashionMnistDemo.PRETRAIN_PER_CLASS)
     int pretrainPerClass;
 
-    @Option(names = "--seed", defaultValue = "42")
+    @Option(names = "--seed", defaultValue = "" + FashionMnistDemo.SEED)
     long seed;
 
     @Option(names = "--no-progress")
@@ -44,7 +44,7 @@ final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Path cacheDir = cache != null ? cache : Path.of(System.getProperty("user.home"), ".cache", "peft4j");
+        Path cacheDir = cache != null ? cache : FashionMnistDemo.DEFAULT_CACHE_DIR;
         FashionMnistDemo.ensureData(dataDir);
         FashionMnistDemo.Report report = FashionMnistDemo.run(new FashionMnistDemo.Settings(dataDir, cacheDir, out,
                 perClass, epochs, pretrainEpochs, pretrainPerClass, seed, !noProgress));

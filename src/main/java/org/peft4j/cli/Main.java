@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
             PredictCommand.class,
             MergeCommand.class,
             BenchCommand.class,
+            SuiteCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

@@ -36,16 +36,26 @@ import java.util.Map;
 public final class FashionMnistDemo {
 
     private static final Logger LOG = LoggerFactory.getLogger(FashionMnistDemo.class);
-    static final List<Integer> PRETRAIN_CLASSES = List.of(0, 1, 2, 3, 4);
+    public static final List<Integer> PRETRAIN_CLASSES = List.of(0, 1, 2, 3, 4);
     static final List<Integer> DOWNSTREAM_CLASSES = List.of(5, 6, 7, 8, 9);
     /** Bump when the pretraining recipe changes, so stale cached backbones are not reused. */
-    static final String BACKBONE_NAME = "vit-fmnist-garments-v1";
+    public static final String BACKBONE_NAME = "vit-fmnist-garments-v1";
+    /** The backbone's architecture. */
+    public static final String BACKBONE_PRESET = "vit-fmnist-demo";
+    /** The demo's pretraining recipe (its CLI defaults), which the cached backbone is made with. */
+    public static final int PRETRAIN_EPOCHS = 4;
+    public static final int PRETRAIN_PER_CLASS = 3000;
+    public static final long SEED = 42;
+    public static final Path DEFAULT_CACHE_DIR = Path.of(System.getProperty("user.home"), ".cache", "peft4j");
 
     /** What a run can change; defaults are sized for ~10 minutes on 2 cores, pretraining included. */
     public record Settings(Path dataDir, Path cacheDir, Path outDir, int perClass, int epochs, int pretrainEpochs,
                            int pretrainPerClass, long seed, boolean progress) {}
 
     public record Report(Map<String, Object> backbone, List<FineTuning.Outcome> outcomes, Path outDir) {}
+
+    /** The project's pretrained backbone: its model folder in the cache and its pretraining record. */
+    public record Backbone(Path dir, Map<String, Object> record) {}
 
     private FashionMnistDemo() {}
 
@@ -85,6 +95,17 @@ public final class FashionMnistDemo {
         DatasetInstaller.ensure(dataDir);
     }
 
+    /**
+     * The cached backbone, pretrained first with the demo's default recipe when the cache has none;
+     * the same folder the demo uses, so either one pretrains it for the other.
+     */
+    public static Backbone backbone(Path dataDir, Path cacheDir, boolean progress) throws IOException {
+        Settings s = new Settings(dataDir, cacheDir, null, 0, 0, PRETRAIN_EPOCHS, PRETRAIN_PER_CLASS, SEED, progress);
+        Engine.getInstance().setRandomSeed((int) s.seed()); // as run() does, so both pretrain the same weights
+        Map<String, Object> record = ensureBackbone(s);
+        return new Backbone(cacheDir.resolve(BACKBONE_NAME), record);
+    }
+
     /** Peak learning rates that suit each method here (a head alone tolerates a larger step). */
     static double learningRate(String method) {
         return switch (method) {
@@ -115,7 +136,7 @@ public final class FashionMnistDemo {
         Files.createDirectories(s.cacheDir());
         Path work = Files.createTempDirectory(s.cacheDir(), ".pretrain-");
         try (NDManager manager = NDManager.newBaseManager()) {
-            VitConfig config = VitPresets.get("vit-fmnist-demo").withLabels(train.classes());
+            VitConfig config = VitPresets.get(BACKBONE_PRESET).withLabels(train.classes());
             VitForImageClassification vit = new VitForImageClassification(config);
             vit.initialize(manager);
             TrainConfig tc = new TrainConfig(s.pretrainEpochs(), 64, 2e-3, 0.05, 0.1, 1, 1.0, s.seed(), 50, true);

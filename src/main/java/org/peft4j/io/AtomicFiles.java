@@ -168,7 +168,8 @@ public final class AtomicFiles {
         }
     }
 
-    private static void deleteRecursively(Path root) throws IOException {
+    /** Deletes {@code root} and everything under it (symbolic links themselves, not their targets); no-op if absent. */
+    public static void deleteRecursively(Path root) throws IOException {
         if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }

@@ -1,0 +1,203 @@
+package org.peft4j.cli;
+
+import org.peft4j.data.FashionMnist;
+import org.peft4j.data.suite.Suite;
+import org.peft4j.data.suite.SuiteTask;
+import org.peft4j.demo.FashionMnistDemo;
+import org.peft4j.models.vit.VitConfig;
+import org.peft4j.models.vit.VitPresets;
+import org.peft4j.suite.LinearProbe;
+import org.peft4j.suite.MethodSpec;
+import org.peft4j.suite.SuiteProtocol;
+import org.peft4j.suite.SuiteReport;
+import org.peft4j.suite.SuiteRunner;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+@Command(name = "suite", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {
+            "Compare fine-tuning methods on the benchmark suite (9 tasks in 3 groups, 28x28 gray) with the VTAB-1k "
+                    + "protocol, and write results.md, results.csv, results.json and report.html (table and plots).",
+            "",
+            "Full profile, per task and method: each learning rate of the method's grid (head 0.03/0.1; full "
+                    + "0.001/0.003; lora, dora, pissa, mlae, adapters 0.003/0.01; ssf, bitfit, ia3, vpt, prefix "
+                    + "0.01/0.03) is trained on train (800 images) and scored on val (200); the best, ties to the "
+                    + "smaller, is retrained on train + val (1000) once per seed and scored on test (2000). "
+                    + "Every run trains 8 epochs at batch 32 (AdamW, weight decay 0.01, 10%% warm-up, cosine) and "
+                    + "keeps the last epoch. The default suite (8 methods x 9 tasks x 3 seeds, 360 runs) takes about "
+                    + "an hour on 2 cores.",
+            "",
+            "--quick: 200 train / 50 val / 400 test images, 3 epochs, batch 32, no tuning (the grid's larger "
+                    + "rate), 1 seed: 72 runs of the default methods in a few minutes on 2 cores.",
+            "",
+            "Every finished run is saved under OUT/runs/TASK/METHOD/; running the same command again skips them, "
+                    + "so an interrupted suite resumes, and methods, tasks or seeds can be added later. A folder "
+                    + "holding results of other settings (profile, epochs, model) is refused.",
+            ""
+        })
+final class SuiteCommand implements Callable<Integer> {
+
+    static final String DEFAULT_METHODS = "head,full,lora,dora,mlae,adapter-houlsby,vpt-deep,ssf";
+
+    @Option(names = "--methods", defaultValue = DEFAULT_METHODS, paramLabel = "SPEC,SPEC",
+            description = "Methods to compare, each a method name optionally followed by options: mlae:rank=4, "
+                    + "lora:rank=4:alpha=8, lora:target=query+value (list values joined with +). The spec is the "
+                    + "method's label. Default: ${DEFAULT-VALUE}.")
+    String methods;
+
+    @Option(names = "--tasks", defaultValue = "all", paramLabel = "all|NAME,NAME",
+            description = "Suite tasks (default all).")
+    String tasks;
+
+    @Option(names = "--seeds", description = "Training seeds per task and method (default 3; 1 with --quick).")
+    Integer seeds;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "Results folder (default runs/suite, runs/suite-quick with --quick).")
+    Path out;
+
+    @Option(names = "--quick", description = "The smoke profile (see above).")
+    boolean quick;
+
+    @Option(names = "--model", paramLabel = "DIR",
+            description = "A ViT checkpoint folder to start from instead of the project's backbone "
+                    + "(no linear probe is computed for it).")
+    Path model;
+
+    @Option(names = "--epochs", description = "Epochs per run instead of the profile's.")
+    Integer epochs;
+
+    @Option(names = "--data-dir", description = "Fashion-MNIST IDX folder (default ${DEFAULT-VALUE}).")
+    Path dataDir = FashionMnist.DEFAULT_DIR;
+
+    @Option(names = "--cache", description = "Where the pretrained backbone is cached (default ~/.cache/peft4j).")
+    Path cache;
+
+    @Option(names = "--no-progress", description = "No progress bar.")
+    boolean noProgress;
+
+    @Override
+    public Integer call() throws Exception {
+        quietPerRunLogs();
+        SuiteProtocol protocol = quick ? SuiteProtocol.QUICK : SuiteProtocol.FULL;
+        if (epochs != null) {
+            positive("--epochs", epochs);
+            protocol = protocol.withEpochs(epochs);
+        }
+        if (seeds != null) {
+            positive("--seeds", seeds);
+            protocol = protocol.withSeeds(seeds);
+        }
+        List<MethodSpec> specs = usage(() -> MethodSpec.parseList(methods));
+        List<SuiteTask> taskList = usage(this::taskList);
+        Path outDir = out != null ? out : Path.of(quick ? "runs/suite-quick" : "runs/suite");
+        if (Files.exists(outDir) && !Files.isDirectory(outDir)) {
+            throw new UsageException("--out " + outDir + " is a file, not a folder");
+        }
+        if (model != null && !Files.isRegularFile(model.resolve("config.json"))) {
+            throw new UsageException("--model " + model + " is not a model folder (config.json + model.safetensors)");
+        }
+        VitConfig architecture = model != null ? VitConfig.fromDirectory(model)
+                : VitPresets.get(FashionMnistDemo.BACKBONE_PRESET);
+        for (MethodSpec spec : specs) {
+            usage(() -> {
+                spec.check(architecture);
+                return null;
+            });
+        }
+
+        boolean progress = !noProgress;
+        if (model == null || taskList.stream().anyMatch(t -> t.name().equals("fashion-mnist"))) {
+            FashionMnistDemo.ensureData(dataDir);
+        }
+        Path modelDir;
+        Map<String, Object> backbone = new LinkedHashMap<>();
+        if (model == null) {
+            FashionMnistDemo.Backbone b = FashionMnistDemo.backbone(dataDir,
+                    cache != null ? cache : FashionMnistDemo.DEFAULT_CACHE_DIR, progress);
+            modelDir = b.dir();
+            backbone.put("name", FashionMnistDemo.BACKBONE_NAME);
+            backbone.put("path", modelDir.toString());
+            backbone.put("pretraining", b.record());
+            backbone.put("linear_probe", LinearProbe.ensure(modelDir, dataDir, progress));
+        } else {
+            modelDir = model;
+            backbone.put("name", model.toAbsolutePath().normalize().getFileName().toString());
+            backbone.put("path", model.toString());
+            backbone.put("linear_probe", "n/a (custom model)");
+        }
+
+        SuiteRunner.Result result;
+        try {
+            result = SuiteRunner.run(new SuiteRunner.Plan(protocol, taskList, specs, modelDir, backbone, dataDir,
+                    outDir, progress));
+        } catch (SuiteRunner.MismatchException e) {
+            throw new UsageException(e.getMessage());
+        }
+        SuiteReport.write(result.results(), outDir);
+        System.out.println();
+        System.out.print(SuiteReport.markdownTable(result.results()));
+        System.out.println();
+        System.out.println(result.executedRuns() + " runs trained now, " + result.reusedRuns()
+                + " found done in " + outDir.resolve("runs"));
+        List<String> files = new ArrayList<>();
+        SuiteReport.FILES.forEach(f -> files.add(outDir.resolve(f).toString()));
+        System.out.println("Results: " + String.join(", ", files));
+        return 0;
+    }
+
+    private List<SuiteTask> taskList() {
+        if (tasks.equals("all")) {
+            return Suite.tasks();
+        }
+        List<SuiteTask> out = new ArrayList<>();
+        for (String name : tasks.split(",", -1)) {
+            SuiteTask t = Suite.task(name.strip());
+            if (out.contains(t)) {
+                throw new IllegalArgumentException("task '" + t.name() + "' is given twice");
+            }
+            out.add(t);
+        }
+        return out;
+    }
+
+    private static void positive(String option, int value) {
+        if (value <= 0) {
+            throw new UsageException(option + " must be at least 1, got " + value);
+        }
+    }
+
+    /** Runs a check whose IllegalArgumentException is the user's to fix: exit code 2. */
+    private static <T> T usage(Callable<T> check) throws Exception {
+        try {
+            return check.call();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+    }
+
+    /**
+     * Each run's own log lines (epochs, parameter counts, new heads) would bury the suite's progress
+     * bar: they are shown from warnings up, unless debug logging (PEFT4J_LOG) or the loggers' own
+     * properties ask for them.
+     */
+    private static void quietPerRunLogs() {
+        String level = System.getProperty("org.slf4j.simpleLogger.defaultLogLevel", "info");
+        if (level.equals("debug") || level.equals("trace")) {
+            return;
+        }
+        for (String logger : List.of("org.peft4j.train", "org.peft4j.models")) {
+            String key = "org.slf4j.simpleLogger.log." + logger;
+            if (System.getProperty(key) == null) {
+                System.setProperty(key, "warn");
+            }
+        }
+    }
+}
