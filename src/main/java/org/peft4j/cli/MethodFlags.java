@@ -52,7 +52,7 @@ final class MethodFlags {
     @Option(names = "--init", description = "LoRA/DoRA init: kaiming (PEFT default), gaussian, or random (B non-zero).")
     String init;
 
-    @Option(names = "--drop-rate", description = "MLAE: largest expert drop rate p (default 0.5; 0 with --mask fixed).")
+    @Option(names = "--drop-rate", description = "MLAE: largest expert drop rate p (default 0.1; 0 with --mask fixed).")
     Double dropRate;
 
     @Option(names = "--mask", description = "MLAE masking: stochastic (default), fixed (needs --fixed-experts) or mixed.")

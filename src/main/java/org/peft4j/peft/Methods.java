@@ -96,7 +96,7 @@ public final class Methods {
             case "lora", "dora", "pissa" -> lora(method, o, fused, rank, head);
             case "mlae" -> {
                 MlaeConfig.Masking masking = MlaeConfig.Masking.parse(or(o.mask(), "stochastic"));
-                double rate = or(o.dropRate(), masking == MlaeConfig.Masking.FIXED ? 0.0 : 0.5);
+                double rate = or(o.dropRate(), masking == MlaeConfig.Masking.FIXED ? 0.0 : 0.1);
                 yield new MlaeConfig(rank, or(o.alpha(), 2.0), rate, masking, o.fixedExperts(),
                         MlaeConfig.Schedule.parse(or(o.schedule(), "uniform")), or(o.dropout(), 0.0),
                         withLayers(targets(o.targets(), fused ? List.of("qkv") : List.of("query", "value")), o.layers()),
