@@ -70,7 +70,7 @@ final class BenchCommand implements Callable<Integer> {
         boolean train = switch (mode) {
             case "train" -> true;
             case "infer" -> false;
-            default -> throw new IllegalArgumentException("--mode must be train or infer");
+            default -> throw new UsageException("--mode must be train or infer, got '" + mode + "'");
         };
         String how = method != null ? Methods.canonical(method) : train ? "lora" : "none";
         if (train && how.equals("none")) {
@@ -82,7 +82,7 @@ final class BenchCommand implements Callable<Integer> {
             VitNaming layout = switch (naming) {
                 case "timm" -> VitNaming.TIMM;
                 case "hf" -> VitNaming.HF;
-                default -> throw new IllegalArgumentException("--naming must be timm or hf");
+                default -> throw new UsageException("--naming must be timm or hf, got '" + naming + "'");
             };
             VitConfig config = VitPresets.get(preset).withLabels(VitConfig.defaultLabels(labels)).withNaming(layout);
             VitForImageClassification vit = new VitForImageClassification(config);

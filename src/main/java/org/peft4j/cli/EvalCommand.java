@@ -25,7 +25,7 @@ final class EvalCommand implements Callable<Integer> {
     @Mixin
     AdapterOption adapter;
 
-    @Option(names = "--data", required = true, description = "fashion-mnist, fashion-mnist:DIR or folder:PATH.")
+    @Option(names = "--data", required = true, description = "fashion-mnist, fashion-mnist:DIR, folder:PATH or suite:TASK.")
     String data;
 
     @Option(names = "--batch-size", defaultValue = "64")

@@ -91,12 +91,16 @@ final class MethodFlags {
 
     /**
      * The tuner config of {@code method} for {@code model} (null for head and full), after checking
-     * that every option given applies to the method and that they fit together.
+     * that every option given applies to the method, that they fit together and that they fit the model.
      */
     TunerConfig config(String method, VitForImageClassification model) {
         check(method, Set.of());
         try {
-            return Methods.config(method, options(), model);
+            TunerConfig config = Methods.config(method, options(), model);
+            if (config != null) {
+                config.inject(model, model.headPath()); // builds the hooks without touching the model: do the targets fit?
+            }
+            return config;
         } catch (IllegalArgumentException e) {
             throw new ParameterException(command.commandLine(), "--method " + method + ": " + e.getMessage());
         }

@@ -27,7 +27,9 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     ModelOption model;
 
-    @Option(names = "--data", required = true, description = "fashion-mnist, fashion-mnist:DIR or folder:PATH.")
+    @Option(names = "--data", required = true,
+            description = "fashion-mnist, fashion-mnist:DIR, folder:PATH or suite:TASK (its fixed train/val/test splits; "
+                    + "--val-fraction does not apply).")
     String data;
 
     @Option(names = "--method", defaultValue = "lora",

@@ -37,8 +37,9 @@ public final class HookSlot<H extends Hook> {
         return hooks.get(adapter);
     }
 
+    /** The hooks by adapter, in the order they were added. */
     public Map<String, H> hooks() {
-        return Map.copyOf(hooks);
+        return java.util.Collections.unmodifiableMap(hooks);
     }
 
     /** Which adapters run here; names without a hook in this slot are ignored. */

@@ -32,12 +32,7 @@ public final class WeightUpdate {
                 }
             }
             for (int i = 0; i < targets.size(); i++) {
-                NDArray target = targets.get(i);
-                NDArray value = values.get(i);
-                if (!value.getShape().equals(target.getShape())) {
-                    throw new IllegalStateException(what + ": new value " + value.getShape() + " does not fit " + target.getShape());
-                }
-                target.set(value.toType(target.getDataType(), false).toByteBuffer());
+                Initializers.copyInto(targets.get(i), values.get(i));
             }
         }
     }

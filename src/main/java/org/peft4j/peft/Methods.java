@@ -50,7 +50,8 @@ public final class Methods {
         add("prefix", "learned key/value prefixes in every block's attention", Set.of("prompt-len", "prefix-projection", "layers"));
         add("bitfit", "biases only", Set.of("target"));
         add("ssf", "per-channel scale and shift after every layer", Set.of("target"));
-        add("ia3", "(IA)³: learned rescaling of keys, values and the MLP's inner activations", Set.of("target", "feedforward"));
+        add("ia3", "(IA)³: learned rescaling of keys and values (all of a fused qkv) and of the MLP's inner activations",
+                Set.of("target", "feedforward"));
         add("head", "the classification head only (a linear probe)", Set.of());
         add("full", "every weight (full fine-tuning)", Set.of());
     }

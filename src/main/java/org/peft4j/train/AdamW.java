@@ -54,7 +54,7 @@ public final class AdamW implements AutoCloseable {
         }
     }
 
-    /** The no-decay rule: biases, norms, 1-D parameters, class/prompt tokens, position embeddings. */
+    /** The no-decay rule: biases, norms, 1-D parameters, class/prompt tokens, prefixes, IA³ vectors, position embeddings. */
     public static boolean decays(String name, Parameter p) {
         String n = name.toLowerCase();
         // A Parameter built from an array (Parameter.builder().optArray) declares no shape.
@@ -65,7 +65,9 @@ public final class AdamW implements AutoCloseable {
                 && !n.contains("token")
                 && !n.contains("pos_embed")
                 && !n.contains("position_embeddings")
-                && !n.contains("prompt");
+                && !n.contains("prompt")
+                && !n.contains("prefix")
+                && !n.endsWith("ia3_l"); // a scaling vector: decaying it pulls towards 0, not the identity 1
     }
 
     public List<String> decayedNames() {

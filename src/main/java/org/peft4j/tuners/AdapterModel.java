@@ -75,6 +75,7 @@ public class AdapterModel {
     /** Injects a new adapter, initialised per its config, and makes it the active one. */
     public void addAdapter(String name, TunerConfig config) {
         Adapter a = prepare(name, config);
+        unmerge(); // hooks that start from W (DoRA, PiSSA) must see the base weights; attaching unmerges anyway
         a.injection.initialize(manager);
         attach(name, a);
     }
@@ -302,6 +303,7 @@ public class AdapterModel {
             a.saved.values().forEach(s -> s.copy.close()); // the copies made for this adapter
             throw e;
         }
+        unmerge();
         a.injection.initialize(manager);
         values.forEach((key, v) -> targets.get(key).getArray().set(v));
         attach(name, a);

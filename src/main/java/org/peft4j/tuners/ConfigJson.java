@@ -47,6 +47,9 @@ public final class ConfigJson {
         List<String> exclude = ex.isArray() ? strings(ex) : null;
         String excludeRegex = ex.isTextual() ? ex.asText() : null;
         List<Integer> layers = layers(o);
+        if (t.isTextual() && t.asText().equalsIgnoreCase(TargetModules.ALL_LINEAR)) {
+            return new TargetModules(List.of(TargetModules.ALL_LINEAR), null, exclude, excludeRegex, layers);
+        }
         return t.isTextual()
                 ? new TargetModules(null, t.asText(), exclude, excludeRegex, layers)
                 : new TargetModules(strings(t), null, exclude, excludeRegex, layers);
@@ -94,7 +97,9 @@ public final class ConfigJson {
     public static void putTargets(Map<String, Object> m, TargetModules t) {
         m.put("exclude_modules", t.excludeRegex() != null ? t.excludeRegex() : t.exclude().isEmpty() ? null : t.exclude());
         m.put("layers_to_transform", t.layersToTransform());
-        m.put("target_modules", t.regex() != null ? t.regex() : new ArrayList<>(new TreeSet<>(t.names())));
+        m.put("target_modules", t.regex() != null ? t.regex()
+                : t.isAllLinear() ? TargetModules.ALL_LINEAR // PEFT's wildcard is a string, not a module name
+                : new ArrayList<>(new TreeSet<>(t.names())));
     }
 
     /** The fields of PEFT's base config that every adapter_config.json has, for a config of our own type. */

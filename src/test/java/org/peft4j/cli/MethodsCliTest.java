@@ -114,6 +114,10 @@ class MethodsCliTest {
         assertEquals(2, badSchedule.code());
         assertTrue(badSchedule.err().contains("zigzag"), badSchedule.err());
 
+        CliTest.Run slicesWithoutQkv = train(out, "--method", "lora", "--qkv-slices", "q,v"); // HF naming: no fused qkv
+        assertEquals(2, slicesWithoutQkv.code());
+        assertTrue(slicesWithoutQkv.err().contains("qkv"), slicesWithoutQkv.err());
+
         CliTest.Run headWithRank = train(out, "--method", "head", "--rank", "4");
         assertEquals(2, headWithRank.code());
         assertTrue(headWithRank.err().contains("--rank"), headWithRank.err());

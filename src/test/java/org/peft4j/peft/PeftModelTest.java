@@ -466,4 +466,23 @@ class PeftModelTest extends ManagedTest {
         assertEquals(new PeftModel.ParameterCounts(741, all), peft.counts());
         assertEquals("trainable params: 741 || all params: 20,037 || trainable%: 3.6982", peft.counts().summary());
     }
+
+    @Test
+    void aNewDoraAdapterStartsFromTheBaseWeightsEvenWhileAnotherIsMerged() throws IOException {
+        PeftModel peft = peft("hf");
+        float[] w = peft.base().namedParameters().get(QUERY_0 + ".weight").getArray().toFloatArray();
+        peft.addAdapter("a", random(2, 4, null, "query"));
+        peft.merge(true, "a");
+        peft.addAdapter("d", new LoraConfig(2, 4, 0, TargetModules.of("query"), false, null, null,
+                LoraConfig.Bias.NONE, null, LoraConfig.Init.KAIMING, null, null, true));
+        float[] m = Fixtures.loraLayers(peft, "d").get(QUERY_0).parameters().get("lora_magnitude_vector")
+                .getArray().toFloatArray();
+        for (int o = 0; o < 32; o++) {
+            double norm = 0;
+            for (int i = 0; i < 32; i++) {
+                norm += (double) w[o * 32 + i] * w[o * 32 + i];
+            }
+            assertEquals(Math.sqrt(norm), m[o], 1e-5, "row " + o + ": ‖W‖ of the base, not of W + a");
+        }
+    }
 }

@@ -200,6 +200,11 @@ class AdamWGoldenTest extends ManagedTest {
         assertFalse(decays("vit.embeddings.position_embeddings", 1, 17, 32));
         assertFalse(decays("prompt_encoder.embedding", 10, 32));
         assertFalse(decays("blocks.0.norm1.weight_2d", 2, 32), "any name with 'norm' is spared");
+        assertFalse(decays("vit.encoder.layer.0.attention.attention.key.ia3_l", 32, 1), "IA3 vectors scale around 1");
+        assertFalse(decays("vit.encoder.layer.0.output.dense.ia3_l", 1, 64));
+        assertFalse(decays("vit.encoder.layer.0.prefix_key", 10, 32));
+        assertFalse(decays("vit.encoder.layer.0.vpt_prompt", 10, 32));
+        assertTrue(decays("vit.encoder.layer.0.adapter_mlp.down.weight", 8, 32));
     }
 
     private static boolean decays(String name, long... shape) {

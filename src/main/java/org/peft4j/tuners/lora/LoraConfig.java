@@ -82,6 +82,10 @@ public record LoraConfig(
         if (useDora && init == Init.PISSA) {
             throw new IllegalArgumentException("use_dora with PiSSA initialisation is not supported; choose one");
         }
+        if (useDora && enableLora != null) {
+            // DoRA's magnitude rescales every output row, so the disabled slices would change too.
+            throw new IllegalArgumentException("use_dora with enable_lora (a subset of q/k/v) is not supported");
+        }
     }
 
     /** A plain LoRA (no DoRA). */
@@ -185,9 +189,9 @@ public record LoraConfig(
     public static LoraConfig fromJson(JsonNode o) {
         ConfigJson.requireType(o, "LORA");
         ConfigJson.warnUnknown(o, KNOWN);
-        refuse(o, "fan_in_fan_out", o.path("fan_in_fan_out").asBoolean(false), "fan_in_fan_out (Conv1D layers) is not supported");
-        refuse(o, "lora_bias", o.path("lora_bias").asBoolean(false), "lora_bias is not supported");
-        refuse(o, "layer_replication", !o.path("layer_replication").isNull() && !o.path("layer_replication").isMissingNode(),
+        refuse("fan_in_fan_out", o.path("fan_in_fan_out").asBoolean(false), "fan_in_fan_out (Conv1D layers) is not supported");
+        refuse("lora_bias", o.path("lora_bias").asBoolean(false), "lora_bias is not supported");
+        refuse("layer_replication", !o.path("layer_replication").isNull() && !o.path("layer_replication").isMissingNode(),
                 "layer_replication is not supported");
         TargetModules targets = ConfigJson.targets(o);
         Map<String, Integer> rankPattern = new LinkedHashMap<>();
@@ -224,14 +228,14 @@ public record LoraConfig(
                 rankPattern,
                 alphaPattern,
                 Bias.parse(o.path("bias").asText("none")),
-                o.has("modules_to_save") && !o.get("modules_to_save").isNull() ? ConfigJson.strings(o.get("modules_to_save")) : null,
+                ConfigJson.stringsOrNull(o, "modules_to_save"),
                 initMode,
                 enable,
                 o.path("base_model_name_or_path").isTextual() ? o.get("base_model_name_or_path").asText() : null,
                 o.path("use_dora").asBoolean(false));
     }
 
-    private static void refuse(JsonNode o, String key, boolean set, String why) {
+    private static void refuse(String key, boolean set, String why) {
         if (set) {
             throw new IllegalArgumentException(key + ": " + why);
         }

@@ -173,16 +173,14 @@ public final class LoraLayer implements LayerHook, MergeableHook {
             WeightUpdate.replace(safe, "LoRA", List.of(w), () -> List.of(w.add(deltaWeight())));
             return;
         }
+        float[] norms = new float[(int) layer.outFeatures()];
         WeightUpdate.replace(safe, "DoRA", List.of(w), () -> {
             NDArray norm = rowNorms();
-            NDArray c = magnitude.getArray().div(norm).reshape(-1, 1);
-            if (mergedNorm != null) {
-                mergedNorm.close();
-            }
-            mergedNorm = norm.duplicate();
-            NDScope.unregister(mergedNorm); // kept until unmerge
-            return List.of(w.add(deltaWeight()).mul(c));
+            System.arraycopy(norm.toFloatArray(), 0, norms, 0, norms.length);
+            return List.of(w.add(deltaWeight()).mul(magnitude.getArray().div(norm).reshape(-1, 1)));
         });
+        mergedNorm = w.getManager().create(norms); // kept until unmerge; set only once the merge went through
+        NDScope.unregister(mergedNorm);
     }
 
     @Override

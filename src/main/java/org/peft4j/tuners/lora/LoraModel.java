@@ -21,6 +21,10 @@ public final class LoraModel {
     static Injection inject(Module model, String headPath, LoraConfig config) {
         Map<String, LinearLayer> targets = config.targetModules().select(model, LinearLayer.class, headPath,
                 config.modulesToSave());
+        if (config.enableLora() != null && targets.keySet().stream().noneMatch(p -> p.endsWith("qkv"))) {
+            throw new IllegalArgumentException("enable_lora (--qkv-slices) applies to fused qkv layers, and no target is one: "
+                    + targets.keySet().stream().limit(4).toList());
+        }
         Injection injection = new Injection();
         targets.forEach((path, layer) -> injection.place(path, layer.hooks(), new LoraLayer(layer,
                 config.rankFor(path), config.scalingFor(path), config.loraDropout(), fusedSlices(config, path),

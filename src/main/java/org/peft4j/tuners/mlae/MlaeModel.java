@@ -1,5 +1,6 @@
 package org.peft4j.tuners.mlae;
 
+import org.peft4j.nn.HookedBlock;
 import org.peft4j.nn.LinearLayer;
 import org.peft4j.nn.Module;
 import org.peft4j.tuners.Injection;
@@ -18,7 +19,10 @@ public final class MlaeModel {
     static Injection inject(Module model, String headPath, MlaeConfig config) {
         Map<String, LinearLayer> targets = config.targetModules().select(model, LinearLayer.class, headPath,
                 config.modulesToSave());
-        int layers = 1 + targets.keySet().stream().mapToInt(p -> Math.max(0, TargetModules.layerIndex(p))).max().orElse(0);
+        // The schedule runs over the model's blocks (not just the targeted ones); without blocks, over the targets.
+        int blocks = model.modulesOfType(HookedBlock.class).size();
+        int layers = blocks > 0 ? blocks
+                : 1 + targets.keySet().stream().mapToInt(p -> Math.max(0, TargetModules.layerIndex(p))).max().orElse(0);
         Injection injection = new Injection();
         targets.forEach((path, layer) -> {
             double p = config.schedule().rate(config.dropRate(), Math.max(0, TargetModules.layerIndex(path)), layers);

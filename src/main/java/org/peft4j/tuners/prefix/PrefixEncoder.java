@@ -1,6 +1,7 @@
 package org.peft4j.tuners.prefix;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
@@ -42,11 +43,11 @@ final class PrefixEncoder {
         return m;
     }
 
-    /** Block {@code slot}'s keys (0) or values (1), {@code [L, d]}. */
-    NDArray prefix(int slot, int kind) {
+    /** Block {@code slot}'s keys and values, each {@code [L, d]}, from one pass of the MLP. */
+    NDList prefixes(int slot) {
         NDArray h = Linear.linear(embedding.getArray(), w1.getArray(), b1.getArray()).singletonOrThrow().tanh();
         NDArray all = Linear.linear(h, w2.getArray(), b2.getArray()).singletonOrThrow();
-        long from = (2L * slot + kind) * dim;
-        return all.get(":, " + from + ":" + (from + dim));
+        long from = 2L * slot * dim;
+        return new NDList(all.get(":, " + from + ":" + (from + dim)), all.get(":, " + (from + dim) + ":" + (from + 2 * dim)));
     }
 }

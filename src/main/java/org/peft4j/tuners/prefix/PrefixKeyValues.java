@@ -55,11 +55,9 @@ public final class PrefixKeyValues implements KeyValueHook {
     @Override
     public NDList prefixes(NDArray h, ForwardContext ctx) {
         long b = h.getShape().get(0);
-        NDArray k = (keys != null ? keys.getArray() : encoder.prefix(slot, 0)).expandDims(0).broadcast(b, length, dim);
-        NDArray v = (values != null ? values.getArray() : encoder.prefix(slot, 1)).expandDims(0).broadcast(b, length, dim);
-        k.attach(h.getManager()); // freed with the batch (DJL-NOTES)
-        v.attach(h.getManager());
-        return new NDList(k, v);
+        NDList kv = keys != null ? new NDList(keys.getArray(), values.getArray()) : encoder.prefixes(slot);
+        // Like every intermediate of a forward pass, these are freed by the caller's NDScope (DJL-NOTES).
+        return new NDList(kv.get(0).expandDims(0).broadcast(b, length, dim), kv.get(1).expandDims(0).broadcast(b, length, dim));
     }
 
     /** The prefixes themselves, computed when they come from the encoder. */
@@ -68,9 +66,10 @@ public final class PrefixKeyValues implements KeyValueHook {
         if (keys != null) {
             return KeyValueHook.super.stateToSave();
         }
+        NDList kv = encoder.prefixes(slot);
         Map<String, NDArray> m = new LinkedHashMap<>();
-        m.put("prefix_key", encoder.prefix(slot, 0));
-        m.put("prefix_value", encoder.prefix(slot, 1));
+        m.put("prefix_key", kv.get(0));
+        m.put("prefix_value", kv.get(1));
         return m;
     }
 }

@@ -48,7 +48,6 @@ public final class PromptTokens implements TokenHook {
         Shape s = x.getShape();
         long b = s.get(0);
         NDArray p = prompt.getArray().expandDims(0).broadcast(b, length, s.get(2));
-        p.attach(x.getManager()); // freed with the batch, not kept by the model's manager (DJL-NOTES)
         if (ctx.training() && dropout > 0) {
             p = Dropout.dropout(p, dropout, true).singletonOrThrow();
         }

@@ -197,6 +197,22 @@ class LoraConfigTest {
     }
 
     @Test
+    void allLinearIsPeftsWildcardBothWays() {
+        LoraConfig c = LoraConfig.fromJson(minimal().put("target_modules", "all-linear"));
+        assertTrue(c.targetModules().isAllLinear(), "the string all-linear is the wildcard, not a regex");
+        assertEquals("all-linear", c.toJson().get("target_modules"), "written as PEFT writes it");
+        assertEquals(c, LoraConfig.fromJson(Json.MAPPER.valueToTree(c.toJson())));
+    }
+
+    @Test
+    void doraIsRefusedOnASubsetOfAFusedLayer() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> LoraConfig.fromJson(minimal().put("use_dora", true).set("enable_lora",
+                        Json.MAPPER.valueToTree(List.of(true, false, true)))));
+        assertTrue(e.getMessage().contains("enable_lora"), e.getMessage());
+    }
+
+    @Test
     void layersToTransformAsAnIntOrAList() {
         assertEquals(List.of(1), LoraConfig.fromJson(minimal().put("layers_to_transform", 1))
                 .targetModules().layersToTransform());
