@@ -60,6 +60,15 @@ public final class Fixtures {
         }
     }
 
+    /** The largest absolute difference between two arrays of the same length. */
+    public static float maxAbsDiff(float[] a, float[] b) {
+        float m = 0;
+        for (int i = 0; i < a.length; i++) {
+            m = Math.max(m, Math.abs(a[i] - b[i]));
+        }
+        return m;
+    }
+
     public static void assertClose(float[] expected, float[] actual, float tol) {
         assertEquals(expected.length, actual.length, "length");
         float worst = 0;

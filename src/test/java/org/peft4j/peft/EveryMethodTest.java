@@ -110,7 +110,7 @@ class EveryMethodTest extends ManagedTest {
         if (identityAtStart) {
             assertClose(base, start, 2e-5f);
         } else {
-            assertTrue(maxDiff(base, start) > 1e-4, method + " changes the model from the start");
+            assertTrue(Fixtures.maxAbsDiff(base, start) > 1e-4, method + " changes the model from the start");
         }
 
         // Random values everywhere, so that nothing below passes by being zero.
@@ -123,7 +123,7 @@ class EveryMethodTest extends ManagedTest {
             p.getArray().set(v);
         }
         float[] adapted = logits(vit);
-        assertTrue(maxDiff(base, adapted) > 1e-3, method + " adapts the output");
+        assertTrue(Fixtures.maxAbsDiff(base, adapted) > 1e-3, method + " adapts the output");
 
         // One backward pass reaches every trainable parameter.
         try (NDScope scope = new NDScope()) {
@@ -161,14 +161,6 @@ class EveryMethodTest extends ManagedTest {
             assertTrue(e.getMessage().contains("cannot be merged"), e.getMessage());
             assertClose(adapted, logits(vit), 1e-6f); // the refused merge changed nothing
         }
-    }
-
-    static double maxDiff(float[] a, float[] b) {
-        double m = 0;
-        for (int i = 0; i < a.length; i++) {
-            m = Math.max(m, Math.abs(a[i] - b[i]));
-        }
-        return m;
     }
 
     @ParameterizedTest(name = "{0}")

@@ -78,16 +78,8 @@ class PeftModelTest extends ManagedTest {
         return peft.forward(Fixtures.input("pixel_values", manager), false).toFloatArray();
     }
 
-    private static float maxAbsDiff(float[] a, float[] b) {
-        float m = 0;
-        for (int i = 0; i < a.length; i++) {
-            m = Math.max(m, Math.abs(a[i] - b[i]));
-        }
-        return m;
-    }
-
     private static void assertWithin(float[] expected, float[] actual, float tol, String message) {
-        assertTrue(maxAbsDiff(expected, actual) <= tol, message + ": max abs diff " + maxAbsDiff(expected, actual));
+        assertTrue(Fixtures.maxAbsDiff(expected, actual) <= tol, message + ": max abs diff " + Fixtures.maxAbsDiff(expected, actual));
     }
 
     private static Map<String, float[]> snapshot(PeftModel peft) {
@@ -134,7 +126,7 @@ class PeftModelTest extends ManagedTest {
         float[] onlyA = logits(peft);
         peft.setActiveAdapters("b");
         float[] onlyB = logits(peft);
-        assertTrue(maxAbsDiff(both, onlyA) > 1e-2 && maxAbsDiff(both, onlyB) > 1e-2, "each adapter matters");
+        assertTrue(Fixtures.maxAbsDiff(both, onlyA) > 1e-2 && Fixtures.maxAbsDiff(both, onlyB) > 1e-2, "each adapter matters");
         peft.setActiveAdapters("a", "b");
         peft.merge(true, "a", "b");
         assertClose(both, logits(peft), TOLERANCE);
@@ -187,7 +179,7 @@ class PeftModelTest extends ManagedTest {
         PeftModel peft = peft("hf");
         peft.addAdapter("a", random(2, 4, List.of("classifier"), "query", "value"));
         float[] adapted = logits(peft);
-        assertTrue(maxAbsDiff(Fixtures.expected("logits"), adapted) > 1e-2, "the adapter changes the logits");
+        assertTrue(Fixtures.maxAbsDiff(Fixtures.expected("logits"), adapted) > 1e-2, "the adapter changes the logits");
         peft.disableAdapters();
         assertEquals(List.of(), peft.activeAdapters());
         assertClose(Fixtures.expected("logits"), logits(peft), TOLERANCE);
@@ -402,7 +394,7 @@ class PeftModelTest extends ManagedTest {
         peft.merge(true, "a", "b");
         peft.merge(true, "a"); // merging again is a no-op
         Map<String, float[]> merged = snapshot(peft);
-        assertTrue(maxAbsDiff(original.get(QUERY_0 + ".weight"), merged.get(QUERY_0 + ".weight")) > 1e-2);
+        assertTrue(Fixtures.maxAbsDiff(original.get(QUERY_0 + ".weight"), merged.get(QUERY_0 + ".weight")) > 1e-2);
         assertClose(original.get("classifier.weight"), merged.get("classifier.weight"), 0f);
         float[] expectedQuery = original.get(QUERY_0 + ".weight").clone();
         float[] da = Fixtures.loraLayers(peft, "a").get(QUERY_0).deltaWeight().toFloatArray();
@@ -428,7 +420,7 @@ class PeftModelTest extends ManagedTest {
         assertEquals(new Shape(64, 2), Fixtures.loraLayers(peft, "qv").get("blocks.0.attn.qkv").parameters().get("lora_B.weight").getShape(),
                 "B has rows for q and v only");
         float[] adapted = logits(peft);
-        assertTrue(maxAbsDiff(Fixtures.expected("logits"), adapted) > 1e-2);
+        assertTrue(Fixtures.maxAbsDiff(Fixtures.expected("logits"), adapted) > 1e-2);
 
         Path dir = tmp.resolve("qv");
         peft.save(dir, "qv");

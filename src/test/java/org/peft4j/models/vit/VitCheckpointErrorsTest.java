@@ -212,20 +212,12 @@ class VitCheckpointErrorsTest extends ManagedTest {
         assertClose(original.get(QUERY_0).data(), params.get(QUERY_0).getArray().toFloatArray(), 0f);
         float[] head = params.get("classifier.weight").getArray().toFloatArray();
         assertEquals(5 * 32, head.length);
-        assertTrue(maxAbsDiff(original.get("classifier.weight").data(), head) > 1e-3, "the head is new");
+        assertTrue(org.peft4j.Fixtures.maxAbsDiff(original.get("classifier.weight").data(), head) > 1e-3, "the head is new");
 
         // With the fixture head put back, the model is the fixture model.
         params.get("classifier.weight").getArray().set(original.get("classifier.weight").data());
         params.get("classifier.bias").getArray().set(original.get("classifier.bias").data());
         assertClose(Fixtures.expected("logits"),
                 model.forward(Fixtures.input("pixel_values", manager), false).toFloatArray(), TOLERANCE);
-    }
-
-    private static float maxAbsDiff(float[] a, float[] b) {
-        float m = 0;
-        for (int i = 0; i < a.length; i++) {
-            m = Math.max(m, Math.abs(a[i] - b[i]));
-        }
-        return m;
     }
 }

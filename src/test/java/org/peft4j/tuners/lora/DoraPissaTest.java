@@ -168,7 +168,7 @@ class DoraPissaTest extends ManagedTest {
         lora.parameters().get("lora_A.weight").getArray().set(saved.get("lora_A.weight").toFloatArray());
         lora.parameters().get("lora_B.weight").getArray().set(saved.get("lora_B.weight").toFloatArray());
         assertClose(layer.forward(x, false).toFloatArray(), plain.forward(x, false).toFloatArray(), 1e-5f);
-        assertTrue(maxDiff(before, layer.forward(x, false).toFloatArray()) > 1e-3, "the bumped B changed the output");
+        assertTrue(org.peft4j.Fixtures.maxAbsDiff(before, layer.forward(x, false).toFloatArray()) > 1e-3, "the bumped B changed the output");
 
         LoraConfig cfg = new LoraConfig(r, 8, 0, org.peft4j.tuners.TargetModules.of("q"), false, Map.of("q", 3),
                 Map.of("q", 6.0), LoraConfig.Bias.NONE, null, LoraConfig.Init.PISSA, null, null);
@@ -202,13 +202,5 @@ class DoraPissaTest extends ManagedTest {
             desc[i] = s[s.length - 1 - i];
         }
         return desc;
-    }
-
-    private static double maxDiff(float[] a, float[] b) {
-        double m = 0;
-        for (int i = 0; i < a.length; i++) {
-            m = Math.max(m, Math.abs(a[i] - b[i]));
-        }
-        return m;
     }
 }
