@@ -68,6 +68,11 @@ public class AdapterModel {
         return base;
     }
 
+    /** The path of the base model's head (never adapted by all-linear). */
+    public String headPath() {
+        return headPath;
+    }
+
     public NDArray forward(NDArray x, boolean training) {
         return base.forward(x, training);
     }

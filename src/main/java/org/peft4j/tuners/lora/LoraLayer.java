@@ -11,10 +11,6 @@ import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.Dropout;
 import ai.djl.training.initializer.Initializer;
-import org.ejml.data.DMatrixRMaj;
-import org.ejml.dense.row.SingularOps_DDRM;
-import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
-import org.ejml.interfaces.decomposition.SingularValueDecomposition_F64;
 import org.peft4j.nn.Hook;
 import org.peft4j.nn.ForwardContext;
 import org.peft4j.nn.Initializers;
@@ -22,6 +18,8 @@ import org.peft4j.nn.LayerHook;
 import org.peft4j.nn.LinearLayer;
 import org.peft4j.nn.MergeableHook;
 import org.peft4j.nn.Ops;
+import org.peft4j.nn.Svd;
+import org.peft4j.nn.WeightDelta;
 import org.peft4j.nn.WeightUpdate;
 
 import java.util.LinkedHashMap;
@@ -46,7 +44,7 @@ import java.util.Map;
  *     file form is PEFT's conversion to a plain LoRA of rank 2r: {@code A' = [A; A₀]}, {@code B' = [B, −B₀]}.</li>
  * </ul>
  */
-public final class LoraLayer implements LayerHook, MergeableHook {
+public final class LoraLayer implements LayerHook, MergeableHook, WeightDelta {
 
     private final LinearLayer layer;
     private final int rank;
@@ -161,6 +159,17 @@ public final class LoraLayer implements LayerHook, MergeableHook {
         return padSlices(Ops.scale(d, scale), 0);
     }
 
+    /** What merging adds to W: {@code s·B·A} (PiSSA: minus its initial part), DoRA {@code c·(W + s·B·A) − W}. */
+    @Override
+    public NDArray weightDelta() {
+        if (magnitude == null) {
+            return deltaWeight();
+        }
+        NDArray w = layer.weight().getArray();
+        NDArray c = magnitude.getArray().div(rowNorms()).reshape(-1, 1);
+        return w.add(deltaWeight()).mul(c).sub(w);
+    }
+
     /** {@code ‖W + ΔW‖} over each output row. */
     private NDArray rowNorms() {
         return layer.weight().getArray().add(deltaWeight()).norm(new int[] {1});
@@ -215,37 +224,26 @@ public final class LoraLayer implements LayerHook, MergeableHook {
         int bRows = (int) loraB.getShape().get(0);
         float[] w = layer.weight().getArray().toFloatArray();
         long sliceRows = layer.outFeatures() / enabled.length;
-        DMatrixRMaj m = new DMatrixRMaj(bRows, (int) in);
+        float[] m = new float[(int) (bRows * in)];
         int row = 0;
         for (int s = 0; s < enabled.length; s++) {
             if (!enabled[s]) {
                 continue;
             }
             for (long r = 0; r < sliceRows; r++, row++) {
-                long src = (s * sliceRows + r) * in;
-                for (int j = 0; j < in; j++) {
-                    m.set(row, j, w[(int) (src + j)]);
-                }
+                System.arraycopy(w, (int) ((s * sliceRows + r) * in), m, (int) (row * in), (int) in);
             }
         }
-        SingularValueDecomposition_F64<DMatrixRMaj> svd =
-                DecompositionFactory_DDRM.svd(bRows, (int) in, true, true, true);
-        if (!svd.decompose(m)) {
-            throw new IllegalStateException("PiSSA: SVD of a " + bRows + "x" + in + " weight did not converge");
-        }
-        DMatrixRMaj u = svd.getU(null, false);
-        DMatrixRMaj sv = svd.getW(null);
-        DMatrixRMaj v = svd.getV(null, false);
-        SingularOps_DDRM.descendingOrder(u, false, sv, v, false);
+        Svd svd = Svd.top(m, bRows, (int) in, rank);
         float[] a = new float[(int) (rank * in)];
         float[] b = new float[bRows * rank];
         for (int k = 0; k < rank; k++) {
-            double root = Math.sqrt(sv.get(k, k) / scale);
+            double root = Math.sqrt(svd.s()[k] / scale);
             for (int j = 0; j < in; j++) {
-                a[(int) (k * in + j)] = (float) (root * v.get(j, k));
+                a[(int) (k * in + j)] = (float) (root * svd.vt()[(int) (k * in + j)]);
             }
             for (int i = 0; i < bRows; i++) {
-                b[i * rank + k] = (float) (u.get(i, k) * root);
+                b[i * rank + k] = (float) (svd.u()[i * rank + k] * root);
             }
         }
         loraA.getArray().set(a);

@@ -14,6 +14,7 @@ import org.peft4j.nn.LayerHook;
 import org.peft4j.nn.LinearLayer;
 import org.peft4j.nn.MergeableHook;
 import org.peft4j.nn.Ops;
+import org.peft4j.nn.WeightDelta;
 import org.peft4j.nn.WeightUpdate;
 
 import java.util.LinkedHashMap;
@@ -34,7 +35,7 @@ import java.util.Map;
  * </pre>
  * Fixed masking multiplies λ by a constant 0/1 keep vector in training, inference and merging.
  */
-public final class MlaeLayer implements LayerHook, MergeableHook {
+public final class MlaeLayer implements LayerHook, MergeableHook, WeightDelta {
 
     private final LinearLayer layer;
     private final int rank;
@@ -100,6 +101,11 @@ public final class MlaeLayer implements LayerHook, MergeableHook {
             c = c.mul(c.getManager().create(keep));
         }
         return loraB.getArray().mul(c).matMul(loraA.getArray());
+    }
+
+    @Override
+    public NDArray weightDelta() {
+        return deltaWeight();
     }
 
     @Override
