@@ -13,6 +13,8 @@ import picocli.CommandLine.Command;
             EvalCommand.class,
             PredictCommand.class,
             MergeCommand.class,
+            MergeAdaptersCommand.class,
+            EvalMultiCommand.class,
             BenchCommand.class,
             SuiteCommand.class,
             CommandLine.HelpCommand.class

@@ -3,7 +3,6 @@ package org.peft4j.merge;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
-import ai.djl.nn.Parameter;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.peft4j.io.AtomicFiles;
 import org.peft4j.io.DType;
@@ -15,6 +14,7 @@ import org.peft4j.nn.Module;
 import org.peft4j.peft.AdapterLabels;
 import org.peft4j.tuners.AdapterMismatchException;
 import org.peft4j.tuners.AdapterModel;
+import org.peft4j.tuners.ConfigJson;
 import org.peft4j.tuners.TargetModules;
 
 import java.io.IOException;
@@ -63,11 +63,10 @@ public final class MergedAdapter {
     // ---- writing ----
 
     /**
-     * Writes the merge of {@code taskNames} (adapter folders {@code sources}, loaded in {@code model}
-     * under those names, merged with {@code weights}) into {@code out}, atomically: the folder appears
+     * Writes the merge of {@code taskNames} (adapter folders {@code sources}, merged with {@code weights}) into {@code out}, atomically: the folder appears
      * complete or not at all. {@code settings} (the options as given) go into merge_info.json.
      */
-    public static void write(Path out, LoraMerger.Result result, AdapterModel model, List<String> taskNames,
+    public static void write(Path out, LoraMerger.Result result, List<String> taskNames,
                              List<Path> sources, float[] weights, Map<String, Object> settings) throws IOException {
         AtomicFiles.replaceDirectory(out, tmp -> {
             SafetensorsWriter lora = new SafetensorsWriter();
@@ -77,7 +76,7 @@ public final class MergedAdapter {
             List<Map<String, Object>> tasks = new ArrayList<>();
             for (int i = 0; i < taskNames.size(); i++) {
                 String task = taskNames.get(i);
-                boolean head = copyHead(sources.get(i), model, task, tmp.resolve(HEADS_DIR).resolve(task));
+                boolean head = copyHead(sources.get(i), tmp.resolve(HEADS_DIR).resolve(task));
                 Map<String, Object> t = new LinkedHashMap<>();
                 t.put("name", task);
                 t.put("adapter", sources.get(i).toAbsolutePath().normalize().toString());
@@ -99,34 +98,45 @@ public final class MergedAdapter {
     }
 
     /** Copies the adapter's modules_to_save tensors (its head) and labels; false when it has none. */
-    private static boolean copyHead(Path adapterDir, AdapterModel model, String task, Path headDir) throws IOException {
-        List<String> toSave = model.config(task).modulesToSave();
-        if (toSave.isEmpty()) {
+    private static boolean copyHead(Path adapterDir, Path headDir) throws IOException {
+        Map<String, float[]> tensors = new LinkedHashMap<>();
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        readAdapterHead(adapterDir, tensors, shapes);
+        if (tensors.isEmpty()) {
             return false;
         }
         SafetensorsWriter head = new SafetensorsWriter();
-        int n = 0;
-        try (SafetensorsReader reader = SafetensorsReader.open(adapterDir.resolve(AdapterModel.WEIGHTS_FILE));
-             NDManager m = NDManager.newBaseManager()) {
-            for (String key : reader.names()) {
-                String path = key.startsWith(AdapterModel.PREFIX) ? key.substring(AdapterModel.PREFIX.length()) : key;
-                String module = path.contains(".") ? path.substring(0, path.lastIndexOf('.')) : "";
-                if (TargetModules.matchesName(toSave, module)) {
-                    head.add(key, reader.readNDArray(key, m));
-                    n++;
-                }
-            }
-            if (n == 0) {
-                return false;
-            }
-            Files.createDirectories(headDir);
-            head.write(headDir.resolve(HEAD_FILE));
-        }
+        tensors.forEach((path, v) -> head.add(AdapterModel.PREFIX + path, v, shapes.get(path)));
+        Files.createDirectories(headDir);
+        head.write(headDir.resolve(HEAD_FILE));
         List<String> labels = AdapterLabels.read(adapterDir);
         if (labels != null) {
             AdapterLabels.write(headDir, labels);
         }
         return true;
+    }
+
+    /**
+     * An adapter folder's own head: the tensors of its modules_to_save, by model parameter path
+     * ({@code classifier.weight}), with their shapes. Empty when it saves no modules.
+     */
+    public static void readAdapterHead(Path adapterDir, Map<String, float[]> tensors, Map<String, long[]> shapes)
+            throws IOException {
+        JsonNode config = Json.MAPPER.readTree(adapterDir.resolve(AdapterModel.CONFIG_FILE).toFile());
+        List<String> toSave = ConfigJson.stringsOrNull(config, "modules_to_save");
+        if (toSave == null || toSave.isEmpty()) {
+            return;
+        }
+        try (SafetensorsReader reader = SafetensorsReader.open(adapterDir.resolve(AdapterModel.WEIGHTS_FILE))) {
+            for (String key : reader.names()) {
+                String path = key.startsWith(AdapterModel.PREFIX) ? key.substring(AdapterModel.PREFIX.length()) : key;
+                String module = path.contains(".") ? path.substring(0, path.lastIndexOf('.')) : "";
+                if (TargetModules.matchesName(toSave, module)) {
+                    tensors.put(path, reader.readFloats(key));
+                    shapes.put(path, reader.info(key).shape());
+                }
+            }
+        }
     }
 
     private static void writeEmr(Path file, LoraMerger.EmrModulators emr, List<String> tasks) throws IOException {
@@ -225,24 +235,6 @@ public final class MergedAdapter {
             }
         }
         return out;
-    }
-
-    /** Writes {@code task}'s head into {@code model}'s parameters (names and shapes checked first). */
-    public void loadHead(String task, Module model) throws IOException {
-        Map<String, float[]> tensors = headTensors(task);
-        Map<String, Parameter> params = model.namedParameters();
-        for (Map.Entry<String, float[]> e : tensors.entrySet()) {
-            Parameter p = params.get(e.getKey());
-            if (p == null) {
-                throw new AdapterMismatchException(dir.resolve(HEADS_DIR).resolve(task) + ": head tensor '" + e.getKey()
-                        + "' matches no parameter of the model");
-            }
-            if (p.getArray().size() != e.getValue().length) {
-                throw new AdapterMismatchException(dir.resolve(HEADS_DIR).resolve(task) + ": head tensor '" + e.getKey()
-                        + "' has " + e.getValue().length + " values, the model's has shape " + p.getArray().getShape());
-            }
-        }
-        tensors.forEach((k, v) -> params.get(k).getArray().set(v));
     }
 
     /**

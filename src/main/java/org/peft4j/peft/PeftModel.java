@@ -24,4 +24,12 @@ public final class PeftModel extends AdapterModel {
     public void load(Path dir, String name) throws IOException {
         load(dir, name, PeftConfigs::fromJson);
     }
+
+    /**
+     * As {@link #load(Path, String)}, leaving out the adapter's modules_to_save (its head), for
+     * merging adapters whose heads differ; the heads are read apart.
+     */
+    public void loadWithoutHeads(Path dir, String name) throws IOException {
+        load(dir, name, PeftConfigs::fromJson, true);
+    }
 }

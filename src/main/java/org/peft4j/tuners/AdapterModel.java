@@ -283,6 +283,16 @@ public class AdapterModel {
      * model is touched, so a failed load leaves the base model and the other adapters as they were.
      */
     protected void load(Path dir, String name, Function<JsonNode, TunerConfig> parser) throws IOException {
+        load(dir, name, parser, false);
+    }
+
+    /**
+     * As {@link #load(Path, String, Function)}; with {@code withoutModulesToSave}, the adapter's
+     * modules_to_save (its own head) are left out and their tensors skipped, so that adapters
+     * trained with heads of different sizes can share one base model (merging keeps heads apart).
+     */
+    protected void load(Path dir, String name, Function<JsonNode, TunerConfig> parser, boolean withoutModulesToSave)
+            throws IOException {
         Path configFile = dir.resolve(CONFIG_FILE);
         Path weightsFile = dir.resolve(WEIGHTS_FILE);
         if (!Files.isRegularFile(configFile)) {
@@ -294,8 +304,15 @@ public class AdapterModel {
             throw new IOException(weightsFile + ": not found" + hint);
         }
         Adapter a;
+        List<String> skipped = List.of();
         try {
-            a = prepare(name, parser.apply(Json.MAPPER.readTree(configFile.toFile())));
+            JsonNode json = Json.MAPPER.readTree(configFile.toFile());
+            if (withoutModulesToSave && json instanceof com.fasterxml.jackson.databind.node.ObjectNode o) {
+                List<String> toSave = ConfigJson.stringsOrNull(o, "modules_to_save");
+                skipped = toSave == null ? List.of() : toSave;
+                o.putNull("modules_to_save");
+            }
+            a = prepare(name, parser.apply(json));
         } catch (IllegalArgumentException | com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new AdapterMismatchException(configFile + ": " + e.getMessage(), e);
         }
@@ -303,7 +320,7 @@ public class AdapterModel {
         a.saved.forEach((key, s) -> targets.put(key, s.copy));
         Map<String, float[]> values = new LinkedHashMap<>();
         try (SafetensorsReader reader = SafetensorsReader.open(weightsFile)) {
-            readAll(reader, weightsFile, targets, values);
+            readAll(reader, weightsFile, targets, values, skipped);
         } catch (IOException | RuntimeException e) {
             a.saved.values().forEach(s -> s.copy.close()); // the copies made for this adapter
             throw e;
@@ -316,8 +333,13 @@ public class AdapterModel {
 
     /** Checks every tensor's name and shape against {@code targets} and reads the values; changes nothing. */
     private static void readAll(SafetensorsReader reader, Path weightsFile, Map<String, Parameter> targets,
-                                Map<String, float[]> values) throws IOException {
+                                Map<String, float[]> values, List<String> skippedModules) throws IOException {
         Set<String> unexpected = new LinkedHashSet<>(reader.names());
+        unexpected.removeIf(key -> {
+            String path = key.startsWith(PREFIX) ? key.substring(PREFIX.length()) : key;
+            int dot = path.lastIndexOf('.');
+            return dot > 0 && TargetModules.matchesName(skippedModules, path.substring(0, dot));
+        });
         List<String> missing = new ArrayList<>();
         for (Map.Entry<String, Parameter> e : targets.entrySet()) {
             String key = PREFIX + e.getKey();

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
+import org.peft4j.models.FeatureExtractor;
 import org.peft4j.nn.Conv2dLayer;
 import org.peft4j.nn.ForwardContext;
 import org.peft4j.nn.Initializers;
@@ -20,7 +21,7 @@ import java.util.List;
  * ViTForImageClassification and timm's VisionTransformer with token pooling: patch embedding,
  * class token, learned positions, pre-norm blocks, final norm, linear head on the class token.
  */
-public final class VitForImageClassification extends Module {
+public final class VitForImageClassification extends Module implements FeatureExtractor {
 
     private final VitConfig config;
     private final Parameter clsToken;
@@ -58,6 +59,11 @@ public final class VitForImageClassification extends Module {
         return head;
     }
 
+    @Override
+    public long featureSize() {
+        return config.hiddenSize();
+    }
+
     public Parameter positionEmbedding() {
         return posEmbed;
     }
@@ -65,6 +71,12 @@ public final class VitForImageClassification extends Module {
     /** {@code pixels [B, C, H, W]} at the configured image size → logits {@code [B, labels]}. */
     @Override
     public NDArray forward(NDArray pixels, ForwardContext ctx) {
+        return head.forward(features(pixels, ctx), ctx);
+    }
+
+    /** The normalised class token {@code [B, hidden]}, what the head sees. */
+    @Override
+    public NDArray features(NDArray pixels, ForwardContext ctx) {
         Shape s = pixels.getShape();
         if (s.dimension() != 4 || s.get(1) != config.numChannels()
                 || s.get(2) != config.imageSize() || s.get(3) != config.imageSize()) {
@@ -81,8 +93,7 @@ public final class VitForImageClassification extends Module {
         for (VitLayer layer : layers) {
             x = layer.forward(x, ctx);
         }
-        NDArray pooled = finalNorm.forward(x, ctx).get(":, 0, :");
-        return head.forward(pooled, ctx);
+        return finalNorm.forward(x, ctx).get(":, 0, :");
     }
 
     @Override
