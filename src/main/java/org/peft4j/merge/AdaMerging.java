@@ -164,6 +164,7 @@ public final class AdaMerging {
             }
             NDArray stacked = NDArrays.stack(rows, 0);
             stacked.attach(work);
+            NDScope.unregister(stacked); // lives in work until learning ends
             return stacked;
         }
     }

@@ -84,11 +84,11 @@ public final class LoraMerger {
         }
 
         public static Options of(MergeMethod method, float[] weights) {
-            return new Options(method, LayerWeights.constant(weights), weights.length, null, null, null, null, 0);
+            return of(method, weights, null);
         }
 
-        public Options withDensity(double d) {
-            return new Options(method, weights, count, d, sign, svdRank, svdClamp, seed);
+        public static Options of(MergeMethod method, float[] weights, Double density) {
+            return new Options(method, LayerWeights.constant(weights), weights.length, density, null, null, null, 0);
         }
     }
 
