@@ -7,7 +7,12 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import org.peft4j.io.Json;
+import org.peft4j.merge.AdapterMerging;
+import org.peft4j.merge.LoraMerger;
+import org.peft4j.merge.MergeMethod;
+import org.peft4j.models.MultiHeadClassifier;
 import org.peft4j.models.vit.VitConfig;
+import org.peft4j.tuners.lora.LoraConfig;
 import org.peft4j.models.vit.VitForImageClassification;
 import org.peft4j.models.vit.VitNaming;
 import org.peft4j.models.vit.VitPresets;
@@ -27,19 +32,24 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.Callable;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Time training or inference steps on random weights and inputs; prints JSON "
-                + "(median and minimum step time, images/s, peak memory).")
+        description = {"Time training or inference steps on random weights and inputs; prints JSON "
+                + "(median and minimum step time, images/s, peak memory).",
+                "--mode merge: merge --adapters random LoRA adapters (saved, loaded, merged, written as merge-adapters "
+                        + "does) with --merge-method; --mode multihead: a forward pass feeding --adapters heads "
+                        + "against one feeding a single head."})
 final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--preset", defaultValue = "vit-ti16-224", description = "ViT preset (default ${DEFAULT-VALUE}).")
     String preset;
 
-    @Option(names = "--mode", defaultValue = "train", description = "train or infer.")
+    @Option(names = "--mode", defaultValue = "train", description = "train, infer, merge or multihead.")
     String mode;
 
     @Option(names = "--method",
@@ -65,12 +75,25 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--labels", defaultValue = "10", description = "Classifier size, as the PyTorch reference (10).")
     int labels;
 
+    @Option(names = "--adapters", defaultValue = "6", description = "merge, multihead: adapters or heads (default ${DEFAULT-VALUE}).")
+    int adapters;
+
+    @Option(names = "--merge-method", defaultValue = "ties", description = "merge: the method (default ${DEFAULT-VALUE}).")
+    String mergeMethod;
+
+    @Option(names = "--density", defaultValue = "0.5", description = "merge: density of the pruning methods (default ${DEFAULT-VALUE}).")
+    double density;
+
     @Override
     public Integer call() throws Exception {
+        if (mode.equals("merge") || mode.equals("multihead")) {
+            SuiteCommand.positive("--adapters", adapters);
+            return mode.equals("merge") ? benchMerge() : benchMultiHead();
+        }
         boolean train = switch (mode) {
             case "train" -> true;
             case "infer" -> false;
-            default -> throw new UsageException("--mode must be train or infer, got '" + mode + "'");
+            default -> throw new UsageException("--mode must be train, infer, merge or multihead, got '" + mode + "'");
         };
         String how = method != null ? Methods.canonical(method) : train ? "lora" : "none";
         if (train && how.equals("none")) {
@@ -79,14 +102,8 @@ final class BenchCommand implements Callable<Integer> {
         methodFlags.check(how, Set.of("none"));
         Engine.getInstance().setRandomSeed(0);
         try (NDManager manager = NDManager.newBaseManager()) {
-            VitNaming layout = switch (naming) {
-                case "timm" -> VitNaming.TIMM;
-                case "hf" -> VitNaming.HF;
-                default -> throw new UsageException("--naming must be timm or hf, got '" + naming + "'");
-            };
-            VitConfig config = VitPresets.get(preset).withLabels(VitConfig.defaultLabels(labels)).withNaming(layout);
-            VitForImageClassification vit = new VitForImageClassification(config);
-            vit.initialize(manager);
+            VitForImageClassification vit = model(manager);
+            VitConfig config = vit.config();
             Map<String, Parameter> trainable = new LinkedHashMap<>();
             long allParams = vit.namedParameters().values().stream().mapToLong(Module::numel).sum();
             TunerConfig tuner = how.equals("none") ? null : methodFlags.config(how, vit);
@@ -156,6 +173,133 @@ final class BenchCommand implements Callable<Integer> {
             out.put("images_per_s", batchSize / median);
             out.put("peak_rss_mb", peakRssMb());
             out.put("step_times_s", times);
+            System.out.println(Json.MAPPER.writeValueAsString(out));
+        }
+        return 0;
+    }
+
+    private VitForImageClassification model(NDManager manager) {
+        VitNaming layout = switch (naming) {
+            case "timm" -> VitNaming.TIMM;
+            case "hf" -> VitNaming.HF;
+            default -> throw new UsageException("--naming must be timm or hf, got '" + naming + "'");
+        };
+        VitConfig config = VitPresets.get(preset).withLabels(VitConfig.defaultLabels(labels)).withNaming(layout);
+        VitForImageClassification vit = new VitForImageClassification(config);
+        vit.initialize(manager);
+        return vit;
+    }
+
+    /**
+     * Saves {@code --adapters} LoRA adapters (random A and B, so that every ΔW is non-zero) and times
+     * merging them from their folders into a merged folder, as merge-adapters does.
+     */
+    private int benchMerge() throws Exception {
+        MergeMethod m;
+        try {
+            m = MergeMethod.parse(mergeMethod);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+        if (m.isAdaMerging()) {
+            throw new UsageException("--mode merge does not time AdaMerging (it trains on images)");
+        }
+        methodFlags.check("lora", Set.of());
+        Engine.getInstance().setRandomSeed(0);
+        Path work = Files.createTempDirectory("peft4j-bench-merge-");
+        try (NDManager manager = NDManager.newBaseManager()) {
+            VitForImageClassification vit = model(manager);
+            TunerConfig lora = methodFlags.config("lora", vit);
+            List<AdapterMerging.Source> sources = new ArrayList<>();
+            PeftModel maker = new PeftModel(vit, vit.headPath(), manager);
+            for (int i = 0; i < adapters; i++) {
+                String name = "task" + i;
+                maker.addAdapter(name, ((LoraConfig) lora).withInit(LoraConfig.Init.RANDOM));
+                maker.save(work.resolve(name), name);
+                maker.deleteAdapter(name);
+                sources.add(new AdapterMerging.Source(name, work.resolve(name)));
+            }
+            float[] w = new float[adapters];
+            Arrays.fill(w, 1f);
+            LoraMerger.Options options = new LoraMerger.Options(m, LoraMerger.LayerWeights.constant(w), adapters,
+                    m.usesDensity() ? density : null, null, null, null, 0);
+            double before = peakRssMb();
+            long t0 = System.nanoTime();
+            Map<String, Object> info = AdapterMerging.run(vit, sources, options, Map.of("method", m.cliName),
+                    work.resolve("merged"), false, null, manager, false);
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("preset", preset);
+            out.put("mode", mode);
+            out.put("merge_method", m.cliName);
+            out.put("adapters", adapters);
+            out.put("rank", ((LoraConfig) lora).r());
+            out.put("targets", lora.toJson().get("target_modules"));
+            out.put("layers", info.get("layers"));
+            out.put("merged_rank", info.get("rank"));
+            out.put("seconds", seconds);
+            out.put("peak_rss_mb_before_merge", before);
+            out.put("peak_rss_mb", peakRssMb());
+            System.out.println(Json.MAPPER.writeValueAsString(out));
+        } finally {
+            org.peft4j.io.AtomicFiles.deleteRecursively(work);
+        }
+        return 0;
+    }
+
+    /** One backbone pass feeding {@code --adapters} heads against the same pass feeding the model's own head. */
+    private int benchMultiHead() throws Exception {
+        Engine.getInstance().setRandomSeed(0);
+        try (NDManager manager = NDManager.newBaseManager()) {
+            VitForImageClassification vit = model(manager);
+            MultiHeadClassifier heads = new MultiHeadClassifier(vit);
+            Random random = new Random(0);
+            int d = (int) vit.featureSize();
+            for (int i = 0; i < adapters; i++) {
+                float[] weight = new float[labels * d];
+                for (int k = 0; k < weight.length; k++) {
+                    weight[k] = (float) random.nextGaussian() * 0.02f;
+                }
+                heads.addHead("task" + i, weight, new float[labels], VitConfig.defaultLabels(labels), manager);
+            }
+            VitConfig c = vit.config();
+            float[] pixels = new float[batchSize * c.numChannels() * c.imageSize() * c.imageSize()];
+            for (int i = 0; i < pixels.length; i++) {
+                pixels[i] = (float) random.nextGaussian();
+            }
+            Shape shape = new Shape(batchSize, c.numChannels(), c.imageSize(), c.imageSize());
+            double[] single = new double[steps];
+            double[] multi = new double[steps];
+            for (int i = 0; i < warmupSteps + steps; i++) { // interleaved, so both see the same machine state
+                for (int which = 0; which < 2; which++) {
+                    long t0 = System.nanoTime();
+                    try (NDScope scope = new NDScope()) {
+                        scope.suppressNotUsedWarning();
+                        NDArray x = manager.create(pixels, shape);
+                        if (which == 0) {
+                            vit.forward(x, false).sum().getFloat();
+                        } else {
+                            heads.forward(x, org.peft4j.nn.ForwardContext.INFERENCE).values()
+                                    .forEach(l -> l.sum().getFloat());
+                        }
+                    }
+                    if (i >= warmupSteps) {
+                        (which == 0 ? single : multi)[i - warmupSteps] = (System.nanoTime() - t0) / 1e9;
+                    }
+                }
+            }
+            Arrays.sort(single);
+            Arrays.sort(multi);
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("preset", preset);
+            out.put("mode", mode);
+            out.put("heads", adapters);
+            out.put("batch_size", batchSize);
+            out.put("steps", steps);
+            out.put("single_head_median_s", single[steps / 2]);
+            out.put("multi_head_median_s", multi[steps / 2]);
+            out.put("overhead", multi[steps / 2] / single[steps / 2] - 1);
+            out.put("peak_rss_mb", peakRssMb());
             System.out.println(Json.MAPPER.writeValueAsString(out));
         }
         return 0;

@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
             EvalMultiCommand.class,
             BenchCommand.class,
             SuiteCommand.class,
+            MergeStudyCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

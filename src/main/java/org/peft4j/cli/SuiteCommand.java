@@ -114,25 +114,9 @@ final class SuiteCommand implements Callable<Integer> {
         }
 
         boolean progress = !noProgress;
-        if (model == null || taskList.stream().anyMatch(t -> t.name().equals("fashion-mnist"))) {
-            FashionMnistDemo.ensureData(dataDir);
-        }
-        Path modelDir;
-        Map<String, Object> backbone = new LinkedHashMap<>();
-        if (model == null) {
-            FashionMnistDemo.Backbone b = FashionMnistDemo.backbone(dataDir,
-                    cache != null ? cache : FashionMnistDemo.DEFAULT_CACHE_DIR, progress);
-            modelDir = b.dir();
-            backbone.put("name", FashionMnistDemo.BACKBONE_NAME);
-            backbone.put("path", modelDir.toString());
-            backbone.put("pretraining", b.record());
-            backbone.put("linear_probe", LinearProbe.ensure(modelDir, dataDir, progress));
-        } else {
-            modelDir = model;
-            backbone.put("name", model.toAbsolutePath().normalize().getFileName().toString());
-            backbone.put("path", model.toString());
-            backbone.put("linear_probe", "n/a (custom model)");
-        }
+        Backbone b = backbone(model, taskList, dataDir, cache, progress);
+        Path modelDir = b.dir();
+        Map<String, Object> backbone = b.record();
 
         SuiteRunner.Result result;
         try {
@@ -153,6 +137,34 @@ final class SuiteCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** The model every run starts from, and its record for the report. */
+    record Backbone(Path dir, Map<String, Object> record) {}
+
+    /**
+     * {@code model}, or the project's pretrained backbone (pretrained and cached on first use, with
+     * its linear probe) when null; Fashion-MNIST is installed first when a task or the backbone needs it.
+     */
+    static Backbone backbone(Path model, List<SuiteTask> tasks, Path dataDir, Path cache, boolean progress)
+            throws Exception {
+        if (model == null || tasks.stream().anyMatch(t -> t.name().equals("fashion-mnist"))) {
+            FashionMnistDemo.ensureData(dataDir);
+        }
+        Map<String, Object> record = new LinkedHashMap<>();
+        if (model == null) {
+            FashionMnistDemo.Backbone b = FashionMnistDemo.backbone(dataDir,
+                    cache != null ? cache : FashionMnistDemo.DEFAULT_CACHE_DIR, progress);
+            record.put("name", FashionMnistDemo.BACKBONE_NAME);
+            record.put("path", b.dir().toString());
+            record.put("pretraining", b.record());
+            record.put("linear_probe", LinearProbe.ensure(b.dir(), dataDir, progress));
+            return new Backbone(b.dir(), record);
+        }
+        record.put("name", model.toAbsolutePath().normalize().getFileName().toString());
+        record.put("path", model.toString());
+        record.put("linear_probe", "n/a (custom model)");
+        return new Backbone(model, record);
+    }
+
     private List<SuiteTask> taskList() {
         if (tasks.equals("all")) {
             return Suite.tasks();
@@ -168,14 +180,14 @@ final class SuiteCommand implements Callable<Integer> {
         return out;
     }
 
-    private static void positive(String option, int value) {
+    static void positive(String option, int value) {
         if (value <= 0) {
             throw new UsageException(option + " must be at least 1, got " + value);
         }
     }
 
     /** Runs a check whose IllegalArgumentException is the user's to fix: exit code 2. */
-    private static <T> T usage(Callable<T> check) throws Exception {
+    static <T> T usage(Callable<T> check) throws Exception {
         try {
             return check.call();
         } catch (IllegalArgumentException e) {
@@ -188,7 +200,7 @@ final class SuiteCommand implements Callable<Integer> {
      * bar: they are shown from warnings up, unless debug logging (PEFT4J_LOG) or the loggers' own
      * properties ask for them.
      */
-    private static void quietPerRunLogs() {
+    static void quietPerRunLogs() {
         String level = System.getProperty("org.slf4j.simpleLogger.defaultLogLevel", "info");
         if (level.equals("debug") || level.equals("trace")) {
             return;

@@ -1,7 +1,6 @@
 package org.peft4j.suite;
 
 import org.knowm.xchart.AnnotationText;
-import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
 import org.knowm.xchart.XYChart;
@@ -12,6 +11,7 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
 import org.knowm.xchart.XYSeries;
 import org.peft4j.data.suite.SuiteTask;
 import org.peft4j.data.suite.TaskGroup;
+import org.peft4j.eval.HtmlReports;
 import org.peft4j.io.AtomicFiles;
 import org.peft4j.io.Json;
 import org.peft4j.suite.SuiteResults.MethodResult;
@@ -21,20 +21,17 @@ import java.awt.Color;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /** A suite's results as results.md, results.csv, results.json and a self-contained report.html with plots. */
 public final class SuiteReport {
 
     public static final List<String> FILES = List.of("results.md", "results.csv", "results.json", "report.html");
     /** Tableau 10: distinct method colours, the same in every plot (the series order is the methods' order). */
-    private static final Color[] PALETTE = Stream.of("4E79A7", "F28E2B", "E15759", "76B7B2", "59A14F", "EDC948",
-            "B07AA1", "FF9DA7", "9C755F", "BAB0AC").map(h -> new Color(Integer.parseInt(h, 16))).toArray(Color[]::new);
+    private static final Color[] PALETTE = HtmlReports.PALETTE;
 
     private SuiteReport() {}
 
@@ -178,12 +175,7 @@ public final class SuiteReport {
         System.setProperty("java.awt.headless", "true");
         StringBuilder sb = new StringBuilder();
         sb.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>peft4j suite</title>\n")
-                .append("<style>body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1200px}")
-                .append("table{border-collapse:collapse;font-size:0.9em;margin:1em 0}")
-                .append("th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}")
-                .append("td:first-child,th:first-child{text-align:left}th{background:#f3f3f3}")
-                .append("td.group{background:#f7f7ff}td.mean{background:#eef;font-weight:bold}")
-                .append("img{max-width:100%;display:block;margin:1.5em 0}p.note{color:#555;font-size:0.9em}</style>\n")
+                .append(HtmlReports.STYLE)
                 .append("</head><body>\n<h1>peft4j suite (VTAB-1k protocol)</h1>\n")
                 .append("<p>").append(escape(backboneLine(results))).append("<br>")
                 .append(escape(protocolLine(results))).append("</p>\n");
@@ -309,9 +301,7 @@ public final class SuiteReport {
     }
 
     private static String image(Chart<?, ?> chart, String alt) throws IOException {
-        byte[] png = BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
-        return "<img alt=\"" + escape(alt) + "\" src=\"data:image/png;base64,"
-                + Base64.getEncoder().encodeToString(png) + "\">\n";
+        return HtmlReports.image(chart, alt);
     }
 
     /** The task groups present, in VTAB's order. */
@@ -344,10 +334,10 @@ public final class SuiteReport {
     }
 
     private static String csvField(String s) {
-        return s.contains(",") || s.contains("\"") ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
+        return HtmlReports.csvField(s);
     }
 
     private static String escape(String s) {
-        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
+        return HtmlReports.escape(s);
     }
 }

@@ -92,7 +92,7 @@ public final class SuiteRunner {
      * Fails with {@link MismatchException} unless {@code outDir} is absent, empty, or a suite folder
      * made with these settings; writes settings.json when there is none.
      */
-    private static void claimOutDir(Path outDir, Map<String, Object> settings) throws IOException {
+    public static void claimOutDir(Path outDir, Map<String, Object> settings) throws IOException {
         Path file = outDir.resolve(SETTINGS_FILE);
         String text = Json.toPythonStyle(settings) + "\n";
         if (Files.exists(outDir) && !Files.isDirectory(outDir)) {
@@ -109,7 +109,7 @@ public final class SuiteRunner {
         if (Files.isDirectory(outDir)) {
             try (var entries = Files.list(outDir)) {
                 if (entries.findAny().isPresent()) {
-                    throw new MismatchException(outDir + " is not empty and holds no suite (" + SETTINGS_FILE
+                    throw new MismatchException(outDir + " is not empty and holds no results (" + SETTINGS_FILE
                             + "); use a new or empty folder");
                 }
             }
@@ -118,7 +118,7 @@ public final class SuiteRunner {
     }
 
     /** What the results depend on: the protocol and the model's exact weights. */
-    private static Map<String, Object> settings(SuiteProtocol protocol, Path modelDir) throws IOException {
+    public static Map<String, Object> settings(SuiteProtocol protocol, Path modelDir) throws IOException {
         Map<String, Object> model = new LinkedHashMap<>();
         model.put("name", modelDir.toAbsolutePath().normalize().getFileName().toString());
         model.put("sha256", sha256(modelDir.resolve("config.json"), modelDir.resolve(VitCheckpoint.WEIGHTS_FILE)));
@@ -129,7 +129,7 @@ public final class SuiteRunner {
     }
 
     /** An empty split with {@code like}'s classes: the final runs train on train + val and validate on nothing. */
-    static ImageDataset empty(ImageDataset like) {
+    public static ImageDataset empty(ImageDataset like) {
         return ImageDatasets.subset(like, new int[0], like.name() + "/none");
     }
 

@@ -147,7 +147,7 @@ class SuiteRunnerTest {
         Files.writeString(busy.resolve("notes.txt"), "mine");
         SuiteRunner.MismatchException notSuite = assertThrows(SuiteRunner.MismatchException.class,
                 () -> SuiteRunner.run(plan(TINY, TASKS, METHODS, busy)));
-        assertTrue(notSuite.getMessage().contains("not empty and holds no suite"), notSuite.getMessage());
+        assertTrue(notSuite.getMessage().contains("not empty and holds no results"), notSuite.getMessage());
         assertEquals(List.of("notes.txt"), list(busy));
     }
 
