@@ -1,6 +1,5 @@
 package org.peft4j.cli;
 
-import org.peft4j.data.FashionMnist;
 import org.peft4j.data.suite.Suite;
 import org.peft4j.data.suite.SuiteTask;
 import org.peft4j.mergestudy.MergeStudy;
@@ -8,6 +7,7 @@ import org.peft4j.mergestudy.StudyReport;
 import org.peft4j.suite.SuiteProtocol;
 import org.peft4j.suite.SuiteRunner;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
@@ -55,17 +55,11 @@ final class MergeStudyCommand implements Callable<Integer> {
     @Option(names = "--quick", description = "The smoke profile (see above).")
     boolean quick;
 
-    @Option(names = "--model", paramLabel = "DIR", description = "A ViT checkpoint folder instead of the project's backbone.")
-    Path model;
-
     @Option(names = "--epochs", description = "Epochs per training run instead of the profile's.")
     Integer epochs;
 
-    @Option(names = "--data-dir", description = "Fashion-MNIST IDX folder (default ${DEFAULT-VALUE}).")
-    Path dataDir = FashionMnist.DEFAULT_DIR;
-
-    @Option(names = "--cache", description = "Where the pretrained backbone is cached (default ~/.cache/peft4j).")
-    Path cache;
+    @Mixin
+    BackboneOptions backbone;
 
     @Option(names = "--no-progress", description = "No progress bar.")
     boolean noProgress;
@@ -94,18 +88,16 @@ final class MergeStudyCommand implements Callable<Integer> {
         if (Files.exists(outDir) && !Files.isDirectory(outDir)) {
             throw new UsageException("--out " + outDir + " is a file, not a folder");
         }
-        if (model != null && !Files.isRegularFile(model.resolve("config.json"))) {
-            throw new UsageException("--model " + model + " is not a model folder (config.json + model.safetensors)");
-        }
+        backbone.check();
         SuiteProtocol p = protocol;
-        SuiteCommand.usage(() -> new MergeStudy.Plan(p, taskList, choices, sizes, Path.of("."), null, dataDir, outDir,
+        SuiteCommand.usage(() -> new MergeStudy.Plan(p, taskList, choices, sizes, Path.of("."), null, backbone.dataDir, outDir,
                 false)); // checks the sizes before anything is trained
         boolean progress = !noProgress;
-        SuiteCommand.Backbone b = SuiteCommand.backbone(model, taskList, dataDir, cache, progress);
+        BackboneOptions.Backbone b = backbone.resolve(taskList, progress);
         MergeStudy.Results results;
         try {
             results = MergeStudy.run(new MergeStudy.Plan(protocol, taskList, choices, sizes, b.dir(), b.record(),
-                    dataDir, outDir, progress));
+                    backbone.dataDir, outDir, progress));
         } catch (SuiteRunner.MismatchException e) {
             throw new UsageException(e.getMessage());
         }

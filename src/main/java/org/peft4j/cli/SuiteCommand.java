@@ -12,6 +12,7 @@ import org.peft4j.suite.SuiteProtocol;
 import org.peft4j.suite.SuiteReport;
 import org.peft4j.suite.SuiteRunner;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
@@ -66,19 +67,11 @@ final class SuiteCommand implements Callable<Integer> {
     @Option(names = "--quick", description = "The smoke profile (see above).")
     boolean quick;
 
-    @Option(names = "--model", paramLabel = "DIR",
-            description = "A ViT checkpoint folder to start from instead of the project's backbone "
-                    + "(no linear probe is computed for it).")
-    Path model;
-
     @Option(names = "--epochs", description = "Epochs per run instead of the profile's.")
     Integer epochs;
 
-    @Option(names = "--data-dir", description = "Fashion-MNIST IDX folder (default ${DEFAULT-VALUE}).")
-    Path dataDir = FashionMnist.DEFAULT_DIR;
-
-    @Option(names = "--cache", description = "Where the pretrained backbone is cached (default ~/.cache/peft4j).")
-    Path cache;
+    @Mixin
+    BackboneOptions backbone;
 
     @Option(names = "--no-progress", description = "No progress bar.")
     boolean noProgress;
@@ -101,10 +94,8 @@ final class SuiteCommand implements Callable<Integer> {
         if (Files.exists(outDir) && !Files.isDirectory(outDir)) {
             throw new UsageException("--out " + outDir + " is a file, not a folder");
         }
-        if (model != null && !Files.isRegularFile(model.resolve("config.json"))) {
-            throw new UsageException("--model " + model + " is not a model folder (config.json + model.safetensors)");
-        }
-        VitConfig architecture = model != null ? VitConfig.fromDirectory(model)
+        backbone.check();
+        VitConfig architecture = backbone.model != null ? VitConfig.fromDirectory(backbone.model)
                 : VitPresets.get(FashionMnistDemo.BACKBONE_PRESET);
         for (MethodSpec spec : specs) {
             usage(() -> {
@@ -114,13 +105,11 @@ final class SuiteCommand implements Callable<Integer> {
         }
 
         boolean progress = !noProgress;
-        Backbone b = backbone(model, taskList, dataDir, cache, progress);
-        Path modelDir = b.dir();
-        Map<String, Object> backbone = b.record();
+        BackboneOptions.Backbone b = backbone.resolve(taskList, progress);
 
         SuiteRunner.Result result;
         try {
-            result = SuiteRunner.run(new SuiteRunner.Plan(protocol, taskList, specs, modelDir, backbone, dataDir,
+            result = SuiteRunner.run(new SuiteRunner.Plan(protocol, taskList, specs, b.dir(), b.record(), backbone.dataDir,
                     outDir, progress));
         } catch (SuiteRunner.MismatchException e) {
             throw new UsageException(e.getMessage());
@@ -135,34 +124,6 @@ final class SuiteCommand implements Callable<Integer> {
         SuiteReport.FILES.forEach(f -> files.add(outDir.resolve(f).toString()));
         System.out.println("Results: " + String.join(", ", files));
         return 0;
-    }
-
-    /** The model every run starts from, and its record for the report. */
-    record Backbone(Path dir, Map<String, Object> record) {}
-
-    /**
-     * {@code model}, or the project's pretrained backbone (pretrained and cached on first use, with
-     * its linear probe) when null; Fashion-MNIST is installed first when a task or the backbone needs it.
-     */
-    static Backbone backbone(Path model, List<SuiteTask> tasks, Path dataDir, Path cache, boolean progress)
-            throws Exception {
-        if (model == null || tasks.stream().anyMatch(t -> t.name().equals("fashion-mnist"))) {
-            FashionMnistDemo.ensureData(dataDir);
-        }
-        Map<String, Object> record = new LinkedHashMap<>();
-        if (model == null) {
-            FashionMnistDemo.Backbone b = FashionMnistDemo.backbone(dataDir,
-                    cache != null ? cache : FashionMnistDemo.DEFAULT_CACHE_DIR, progress);
-            record.put("name", FashionMnistDemo.BACKBONE_NAME);
-            record.put("path", b.dir().toString());
-            record.put("pretraining", b.record());
-            record.put("linear_probe", LinearProbe.ensure(b.dir(), dataDir, progress));
-            return new Backbone(b.dir(), record);
-        }
-        record.put("name", model.toAbsolutePath().normalize().getFileName().toString());
-        record.put("path", model.toString());
-        record.put("linear_probe", "n/a (custom model)");
-        return new Backbone(model, record);
     }
 
     private List<SuiteTask> taskList() {

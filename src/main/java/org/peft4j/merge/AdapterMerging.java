@@ -192,24 +192,10 @@ public final class AdapterMerging {
     static MultiHeadClassifier adapterHeads(VitForImageClassification base, List<Source> sources, NDManager manager)
             throws IOException {
         MultiHeadClassifier heads = new MultiHeadClassifier(base);
-        String w = base.headPath() + ".weight";
-        String b = base.headPath() + ".bias";
         for (Source s : sources) {
             Map<String, float[]> t = new LinkedHashMap<>();
             MergedAdapter.readAdapterHead(s.dir(), t, new LinkedHashMap<>());
-            List<String> labels = AdapterLabels.read(s.dir());
-            if (!t.containsKey(w)) {
-                t.put(w, base.head().weight().getArray().toFloatArray());
-                t.put(b, base.head().bias().getArray().toFloatArray());
-                labels = base.config().labels();
-            }
-            if (labels == null) {
-                labels = new ArrayList<>();
-                for (int i = 0; i < t.get(w).length / base.featureSize(); i++) {
-                    labels.add("LABEL_" + i);
-                }
-            }
-            heads.addHead(s.task(), t.get(w), t.get(b), labels, manager);
+            MultiTaskModel.addHead(heads, base, s.task(), t, AdapterLabels.read(s.dir()), s.dir(), manager);
         }
         return heads;
     }

@@ -17,6 +17,7 @@ import org.peft4j.nn.ForwardContext;
 import org.peft4j.peft.PeftModel;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -66,26 +67,39 @@ public final class MultiTaskModel {
             peft.load(merged.dir(), PeftModel.DEFAULT_ADAPTER);
         }
         MultiHeadClassifier heads = new MultiHeadClassifier(vit);
-        String w = vit.headPath() + ".weight";
-        String b = vit.headPath() + ".bias";
         for (String task : tasks == null ? merged.taskNames() : tasks) {
-            Map<String, float[]> t = merged.headTensors(task);
-            List<String> labels = merged.labels(task);
-            if (t.isEmpty()) { // no head of its own: the base model's
-                t = Map.of(w, vit.head().weight().getArray().toFloatArray(),
-                        b, vit.head().bias().getArray().toFloatArray());
-                labels = vit.config().labels();
-            }
-            if (!t.containsKey(w)) {
-                throw new IOException(merged.dir().resolve(MergedAdapter.HEADS_DIR).resolve(task) + ": no '" + w
-                        + "' tensor; its head does not fit this model (tensors: " + t.keySet() + ")");
-            }
-            if (labels == null) {
-                labels = defaultLabels((int) (t.get(w).length / vit.featureSize()));
-            }
-            heads.addHead(task, t.get(w), t.get(b), labels, manager);
+            addHead(heads, vit, task, merged.headTensors(task), merged.labels(task),
+                    merged.dir().resolve(MergedAdapter.HEADS_DIR).resolve(task), manager);
         }
         return new MultiTaskModel(vit, merged, heads, manager);
+    }
+
+    /**
+     * Adds task {@code task}'s head from its tensors by parameter path ({@code classifier.weight});
+     * a task without tensors gets the base model's own head. {@code from} names the source in errors.
+     */
+    static void addHead(MultiHeadClassifier heads, VitForImageClassification vit, String task,
+                        Map<String, float[]> tensors, List<String> labels, Path from, NDManager manager)
+            throws IOException {
+        String w = vit.headPath() + ".weight";
+        String b = vit.headPath() + ".bias";
+        Map<String, float[]> t = tensors;
+        if (t.isEmpty()) { // no head of its own: the base model's
+            t = Map.of(w, vit.head().weight().getArray().toFloatArray(), b, vit.head().bias().getArray().toFloatArray());
+            labels = vit.config().labels();
+        }
+        if (!t.containsKey(w)) {
+            throw new IOException(from + ": no '" + w + "' tensor; its head does not fit this model (tensors: "
+                    + t.keySet() + ")");
+        }
+        if (labels == null) {
+            labels = defaultLabels((int) (t.get(w).length / vit.featureSize()));
+        }
+        try {
+            heads.addHead(task, t.get(w), t.get(b), labels, manager);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(from + ": " + e.getMessage(), e);
+        }
     }
 
     private static List<String> defaultLabels(int n) {
