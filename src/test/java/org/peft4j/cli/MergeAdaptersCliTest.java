@@ -114,6 +114,31 @@ class MergeAdaptersCliTest {
     }
 
     @Test
+    void adaMergingLearnsItsCoefficientsFromUnlabeledImagesAndEmrEvaluatesTaskByTask(@TempDir Path tmp)
+            throws IOException {
+        Path ada = tmp.resolve("ada");
+        CliTest.Run m = cli("merge-adapters", "--model", MODEL, "--adapters", "a=" + adapterA + ",b=" + adapterB,
+                "--method", "adamerging_layerwise", "--data", "a=folder:" + shapes + ",b=folder:" + twoShapes,
+                "--ada-steps", "3", "--no-progress", "--out", ada.toString());
+        assertEquals(0, m.code(), m.err());
+        JsonNode info = Json.MAPPER.readTree(ada.resolve("merge_info.json").toFile());
+        JsonNode coefficients = info.get("adamerging").get("coefficients");
+        assertEquals(2, coefficients.size(), "one group per block of the tiny preset: " + coefficients);
+        assertEquals(2, coefficients.get("block 0").size());
+        assertEquals(2, cli("merge-adapters", "--model", MODEL, "--adapters", "a=" + adapterA + ",b=" + adapterB,
+                "--method", "adamerging", "--out", tmp.resolve("no-data").toString()).code(), "needs --data");
+
+        Path emr = tmp.resolve("emr");
+        assertEquals(0, cli("merge-adapters", "--model", MODEL, "--adapters", "a=" + adapterA + ",b=" + adapterB,
+                "--method", "emr_merging", "--out", emr.toString()).code());
+        assertTrue(Files.isRegularFile(emr.resolve("emr_modulators.safetensors")));
+        CliTest.Run multi = cli("eval-multi", "--model", MODEL, "--adapter", emr.toString(), "--data",
+                "a=folder:" + shapes + ",b=folder:" + twoShapes);
+        assertEquals(0, multi.code(), multi.err());
+        assertEquals(2, multi.lines().size());
+    }
+
+    @Test
     void badInputExitsTwoNamingTheProblemAndWritesNothing(@TempDir Path tmp) {
         Path out = tmp.resolve("never");
         String both = adapterA + "," + adapterB;
