@@ -20,7 +20,7 @@ import java.util.concurrent.Callable;
         description = {
             "The multi-LoRA merging experiment in miniature: one LoRA (r=8, query+value, own head) and one head-only "
                     + "model per task of the benchmark suite; every pair and triple of tasks merged with every method "
-                    + "(weights 1); each task of a merge scored with its own head; and three task similarities (data, "
+                    + "(each adapter weighted --weight, default 1); each task of a merge scored with its own head; and three task similarities (data, "
                     + "ΔW cosine, CKA of adapted features) against the accuracy drop, to test whether dissimilar tasks "
                     + "merge better.",
             "",
@@ -48,6 +48,10 @@ final class MergeStudyCommand implements Callable<Integer> {
     @Option(names = "--sizes", defaultValue = "2,3", split = ",", paramLabel = "K,...",
             description = "How many tasks each merge combines (default pairs and triples).")
     List<Integer> sizes;
+
+    @Option(names = "--weight", defaultValue = "1", description = "Every adapter's merge weight (default ${DEFAULT-VALUE}: "
+            + "the updates added; 1/k averages k tasks). Results of other weights are kept apart, as METHOD w=W.")
+    double weight;
 
     @Option(names = "--out", paramLabel = "DIR", description = "Results folder (default runs/merge-study, runs/merge-study-quick with --quick).")
     Path out;
@@ -90,13 +94,13 @@ final class MergeStudyCommand implements Callable<Integer> {
         }
         backbone.check();
         SuiteProtocol p = protocol;
-        SuiteCommand.usage(() -> new MergeStudy.Plan(p, taskList, choices, sizes, Path.of("."), null, backbone.dataDir, outDir,
+        SuiteCommand.usage(() -> new MergeStudy.Plan(p, taskList, choices, sizes, weight, Path.of("."), null, backbone.dataDir, outDir,
                 false)); // checks the sizes before anything is trained
         boolean progress = !noProgress;
         BackboneOptions.Backbone b = backbone.resolve(taskList, progress);
         MergeStudy.Results results;
         try {
-            results = MergeStudy.run(new MergeStudy.Plan(protocol, taskList, choices, sizes, b.dir(), b.record(),
+            results = MergeStudy.run(new MergeStudy.Plan(protocol, taskList, choices, sizes, weight, b.dir(), b.record(),
                     backbone.dataDir, outDir, progress));
         } catch (SuiteRunner.MismatchException e) {
             throw new UsageException(e.getMessage());

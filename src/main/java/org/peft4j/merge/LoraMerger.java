@@ -128,7 +128,11 @@ public final class LoraMerger {
 
     private LoraMerger() {}
 
-    /** Merges adapters {@code names} of {@code model} (all loaded) into a new adapter; the model is not changed. */
+    /**
+     * Merges adapters {@code names} of {@code model} (all loaded) into a new adapter. The model keeps
+     * its adapters and active set; adapters merged into its weights are unmerged first, as every ΔW
+     * is taken against the base weights.
+     */
     public static Result merge(AdapterModel model, List<String> names, Options options) {
         if (names.size() != options.count()) {
             throw new IllegalArgumentException(options.count() + " weights for " + names.size() + " adapters");

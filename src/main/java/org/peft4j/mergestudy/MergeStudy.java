@@ -38,7 +38,9 @@ import java.util.Map;
 /**
  * The multi-LoRA merging experiment in miniature: one LoRA (with its own head) and one head-only
  * model per task, trained on the suite's tasks; every pair and every triple of tasks merged with
- * every method (weights 1: the tasks' updates added, as a multi-task model must hold all of them);
+ * every method (each adapter weighted {@code weight}, by default 1: the tasks' updates added, as a
+ * multi-task model must hold all of them; results of other weights are kept apart, labelled
+ * {@code METHOD w=W});
  * each task of a merge scored with its own head on its test split; and task similarities to test
  * whether dissimilar tasks merge better.
  *
@@ -88,9 +90,12 @@ public final class MergeStudy {
 
     /** What to run; {@code sizes} of combinations (2: pairs, 3: triples). */
     public record Plan(SuiteProtocol protocol, List<SuiteTask> tasks, List<MethodChoice> methods, List<Integer> sizes,
-                       Path modelDir, Map<String, Object> backbone, Path fashionMnistDir, Path outDir,
+                       double weight, Path modelDir, Map<String, Object> backbone, Path fashionMnistDir, Path outDir,
                        boolean progress) {
         public Plan {
+            if (!Double.isFinite(weight) || weight == 0) {
+                throw new IllegalArgumentException("the merge weight must be a non-zero number, got " + weight);
+            }
             if (tasks.size() < 2) {
                 throw new IllegalArgumentException("merging needs at least two tasks, got " + tasks.size());
             }
@@ -152,8 +157,13 @@ public final class MergeStudy {
             }
         }
         return new Results(settings, plan.backbone(), plan.tasks().stream().map(SuiteTask::name).toList(),
-                plan.methods().stream().map(MethodChoice::label).toList(), single, head, scores, similarity, trained,
+                plan.methods().stream().map(this::label).toList(), single, head, scores, similarity, trained,
                 mergedNow, reused);
+    }
+
+    /** A method's label in results: its spec, plus the weight when that is not 1. */
+    private String label(MethodChoice m) {
+        return plan.weight() == 1 ? m.label() : m.label() + " w=" + Json.toPythonStyle(plan.weight());
     }
 
     /** Scratch folders of runs or merges killed before they finished; their records were never written. */
@@ -285,21 +295,21 @@ public final class MergeStudy {
 
     private Path mergeFile(List<String> combo, MethodChoice m) {
         return plan.outDir().resolve("runs").resolve("merges").resolve(String.join("+", combo))
-                .resolve(m.label().replace(':', '@') + ".json");
+                .resolve(label(m).replace(':', '@').replace(' ', '_') + ".json");
     }
 
     private List<MergeScore> mergeOrReuse(List<String> combo, MethodChoice m, ProgressBar bar) throws IOException {
         Path file = mergeFile(combo, m);
         if (Files.isRegularFile(file)) {
             reused++;
-            return readScores(file, combo, m);
+            return readScores(file, combo, label(m));
         }
-        step(bar, String.join("+", combo) + " | " + m.label());
+        step(bar, String.join("+", combo) + " | " + label(m));
         Path out = Files.createTempDirectory(plan.outDir(), ".merge-").resolve("merged");
         List<MergeScore> scores = new ArrayList<>();
         try (NDManager manager = NDManager.newBaseManager()) {
             float[] w = new float[combo.size()];
-            java.util.Arrays.fill(w, 1f);
+            java.util.Arrays.fill(w, (float) plan.weight());
             LoraMerger.Options options = new LoraMerger.Options(m.method(), LoraMerger.LayerWeights.constant(w),
                     w.length, m.density(), null, null, null, 0);
             List<AdapterMerging.Source> sources = combo.stream()
@@ -312,11 +322,12 @@ public final class MergeStudy {
             combo.forEach(t -> tests.put(t, data(t).test()));
             Map<String, Object> record = new LinkedHashMap<>();
             record.put("combo", combo);
-            record.put("method", m.label());
+            record.put("method", label(m));
+            record.put("weight", plan.weight());
             Map<String, Object> acc = new LinkedHashMap<>();
             for (MultiTaskModel.TaskScore s : model.evaluate(tests, FineTuning.transformFor(vit), 128).values()) {
                 acc.put(s.task(), s.accuracy());
-                scores.add(new MergeScore(combo, m.label(), s.task(), s.accuracy()));
+                scores.add(new MergeScore(combo, label(m), s.task(), s.accuracy()));
             }
             record.put("accuracy", acc);
             record.put("merge", info);
@@ -330,7 +341,7 @@ public final class MergeStudy {
         return scores;
     }
 
-    private static List<MergeScore> readScores(Path file, List<String> combo, MethodChoice m) throws IOException {
+    private static List<MergeScore> readScores(Path file, List<String> combo, String label) throws IOException {
         JsonNode n = Json.MAPPER.readTree(file.toFile());
         List<MergeScore> out = new ArrayList<>();
         for (String t : combo) {
@@ -338,7 +349,7 @@ public final class MergeStudy {
             if (a == null) {
                 throw new IOException(file + ": no accuracy for task '" + t + "'; delete it to redo the merge");
             }
-            out.add(new MergeScore(combo, m.label(), t, a.asDouble()));
+            out.add(new MergeScore(combo, label, t, a.asDouble()));
         }
         return out;
     }

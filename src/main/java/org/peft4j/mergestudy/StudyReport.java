@@ -184,7 +184,7 @@ public final class StudyReport {
         return sb.toString();
     }
 
-    static final String LEGEND = "Top-1 test accuracy in %, mean over the merges of that size and their tasks (weights 1). "
+    static final String LEGEND = "Top-1 test accuracy in %, mean over the merges of that size and their tasks. "
             + "drop: single-adapter accuracy minus merged accuracy, in points (lower is better). ≥ head-only: share of "
             + "the tasks' merged scores at least as good as that task's head-only (frozen backbone) score. r: Pearson "
             + "correlation, over this method's merges, of the tasks' mean pairwise similarity with the drop (positive: "

@@ -34,8 +34,12 @@ class MergeStudyTest {
     }
 
     private static MergeStudy.Plan plan(Path out, String methods) {
+        return plan(out, methods, 1.0);
+    }
+
+    private static MergeStudy.Plan plan(Path out, String methods, double weight) {
         List<SuiteTask> tasks = List.of(Suite.task("textures"), Suite.task("count"), Suite.task("glyph-digits"));
-        return new MergeStudy.Plan(TINY, tasks, MergeStudy.MethodChoice.parseList(methods), List.of(2, 3), model,
+        return new MergeStudy.Plan(TINY, tasks, MergeStudy.MethodChoice.parseList(methods), List.of(2, 3), weight, model,
                 Map.of("name", "tiny", "path", model.toString()), shared.resolve("no-fashion-mnist"), out, false);
     }
 
@@ -71,6 +75,10 @@ class MergeStudyTest {
         assertEquals(r.merges(), again.merges());
         MergeStudy.Results more = MergeStudy.run(plan(out, "cat,linear"));
         assertEquals(4, more.merged(), "only the new method's merges run");
+        MergeStudy.Results half = MergeStudy.run(plan(out, "cat", 0.5));
+        assertEquals(0, half.trained(), "another weight reuses the trained adapters");
+        assertEquals(4, half.merged());
+        assertEquals(List.of("cat w=0.5"), half.methods());
     }
 
     @Test
