@@ -376,7 +376,7 @@ public final class StudyReport {
 
     static CategoryChart byMethod(Results r) {
         CategoryChart chart = new CategoryChartBuilder().width(1000).height(480)
-                .title("Mean merged accuracy by method and merge size (lines of reference: single adapter, head-only)")
+                .title("Mean merged accuracy by method and merge size (last two: single adapter and head-only, for reference)")
                 .yAxisTitle("accuracy (%)").build();
         chart.getStyler().setSeriesColors(HtmlReports.PALETTE);
         chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
