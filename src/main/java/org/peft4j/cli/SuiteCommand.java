@@ -1,12 +1,10 @@
 package org.peft4j.cli;
 
-import org.peft4j.data.FashionMnist;
 import org.peft4j.data.suite.Suite;
 import org.peft4j.data.suite.SuiteTask;
 import org.peft4j.demo.FashionMnistDemo;
 import org.peft4j.models.vit.VitConfig;
 import org.peft4j.models.vit.VitPresets;
-import org.peft4j.suite.LinearProbe;
 import org.peft4j.suite.MethodSpec;
 import org.peft4j.suite.SuiteProtocol;
 import org.peft4j.suite.SuiteReport;
@@ -18,9 +16,7 @@ import picocli.CommandLine.Option;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 
 @Command(name = "suite", mixinStandardHelpOptions = true, sortOptions = false,

@@ -130,7 +130,7 @@ public final class AdaMerging {
         List<Mixer> mixers = new ArrayList<>();
         try (NDManager work = manager.newSubManager()) {
             for (String path : paths) {
-                mixers.add(new Mixer(path, layers.get(path), deltas(model, tasks, path, layers.get(path), work),
+                mixers.add(new Mixer(layers.get(path), deltas(model, tasks, path, layers.get(path), work),
                         groups.indexOf(groupOf(path, s.layerWise())), current));
             }
             model.disableAdapters();
@@ -248,14 +248,12 @@ public final class AdaMerging {
 
     /** Adds {@code x · (Σᵢ λ_gᵢ ΔWᵢ)ᵀ} to a layer's output, with the λ of the current step. */
     private static final class Mixer implements LayerHook {
-        final String path;
         final LinearLayer layer;
         final NDArray deltas;
         final int group;
         final NDArray[] lambda;
 
-        Mixer(String path, LinearLayer layer, NDArray deltas, int group, NDArray[] lambda) {
-            this.path = path;
+        Mixer(LinearLayer layer, NDArray deltas, int group, NDArray[] lambda) {
             this.layer = layer;
             this.deltas = deltas;
             this.group = group;

@@ -1,7 +1,6 @@
 package org.peft4j.merge;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.peft4j.io.AtomicFiles;

@@ -8,7 +8,6 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The top singular part, by full SVD (small) and by the Gram route (large), agree with each other and with known spectra. */
 class SvdTest {
