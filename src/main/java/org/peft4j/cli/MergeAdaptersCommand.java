@@ -9,6 +9,8 @@ import org.peft4j.merge.AdapterMerging;
 import org.peft4j.merge.LoraMerger;
 import org.peft4j.merge.MergeMethod;
 import org.peft4j.merge.MergeOps;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -27,6 +29,8 @@ import java.util.concurrent.Callable;
                 "Weight-space (ΔW) methods: task_arithmetic, ties_merging, dare_merging, dare_ties_merging, "
                         + "emr_merging, adamerging, adamerging_layerwise."})
 final class MergeAdaptersCommand implements Callable<Integer> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(MergeAdaptersCommand.class);
 
     @Mixin
     ModelOption model;
@@ -84,8 +88,8 @@ final class MergeAdaptersCommand implements Callable<Integer> {
         try {
             m = MergeMethod.parse(method);
             sources = AdapterMerging.Source.parseList(adapters);
-            float[] w = weights(sources.size());
             checkApplies(m);
+            float[] w = weights(sources.size());
             options = new LoraMerger.Options(m, LoraMerger.LayerWeights.constant(w), w.length, density,
                     majoritySign == null ? null : MergeOps.SignMethod.parse(majoritySign), svdRank, svdClamp, seed);
             AdapterMerging.check(sources, options, out, overwrite);
@@ -139,32 +143,40 @@ final class MergeAdaptersCommand implements Callable<Integer> {
         return w;
     }
 
-    /** Options that the method ignores are refused, so that a typo is not silently a different merge. */
+    /**
+     * Values out of range are refused; options the method does not use are ignored with a warning
+     * (as PEFT ignores them), and left out of merge_info.json, so the record says what was applied.
+     */
     private void checkApplies(MergeMethod m) {
         if (density != null && !(density > 0 && density <= 1)) {
             throw new IllegalArgumentException("--density must be in (0, 1], got " + density);
         }
-        if (density != null && !m.usesDensity()) {
-            throw new IllegalArgumentException("--density does not apply to " + m.cliName);
-        }
         if (density == null && m.usesDensity()) {
             throw new IllegalArgumentException(m.cliName + " needs --density (the fraction of entries kept, in (0, 1])");
-        }
-        if (majoritySign != null && !m.usesSign()) {
-            throw new IllegalArgumentException("--majority-sign does not apply to " + m.cliName);
-        }
-        if ((svdRank != null || svdClamp != null) && !m.usesSvd()) {
-            throw new IllegalArgumentException("--svd-rank and --svd-clamp do not apply to " + m.cliName
-                    + " (no SVD is taken)");
-        }
-        if (data != null && !m.isAdaMerging()) {
-            throw new IllegalArgumentException("--data applies to adamerging and adamerging_layerwise only");
         }
         if (m.isAdaMerging() && data == null) {
             throw new IllegalArgumentException(m.cliName + " learns its coefficients on unlabeled images: give --data TASK=SPEC,...");
         }
+        if (density != null && !m.usesDensity()) {
+            LOG.warn("--density does not apply to {}: ignored", m.cliName);
+            density = null;
+        }
+        if (majoritySign != null && !m.usesSign()) {
+            LOG.warn("--majority-sign does not apply to {}: ignored", m.cliName);
+            majoritySign = null;
+        }
+        if ((svdRank != null || svdClamp != null) && !m.usesSvd()) {
+            LOG.warn("--svd-rank and --svd-clamp do not apply to {} (no SVD is taken): ignored", m.cliName);
+            svdRank = null;
+            svdClamp = null;
+        }
+        if (data != null && !m.isAdaMerging()) {
+            LOG.warn("--data applies to adamerging and adamerging_layerwise only: ignored");
+            data = null;
+        }
         if (m.isAdaMerging() && weights != null) {
-            throw new IllegalArgumentException("--weights do not apply to " + m.cliName + " (it learns them)");
+            LOG.warn("--weights do not apply to {} (it learns them): ignored", m.cliName);
+            weights = null;
         }
     }
 

@@ -127,6 +127,13 @@ class MergeAdaptersCliTest {
         assertEquals(2, coefficients.get("block 0").size());
         assertEquals(2, cli("merge-adapters", "--model", MODEL, "--adapters", "a=" + adapterA + ",b=" + adapterB,
                 "--method", "adamerging", "--out", tmp.resolve("no-data").toString()).code(), "needs --data");
+        // an option the method does not use is ignored, as PEFT ignores it, and not recorded
+        Path cat = tmp.resolve("cat");
+        CliTest.Run withDensity = cli("merge-adapters", "--model", MODEL, "--adapters", adapterA + "," + adapterB,
+                "--method", "cat", "--density", "0.3", "--majority-sign", "frequency", "--out", cat.toString());
+        assertEquals(0, withDensity.code(), withDensity.err());
+        assertTrue(withDensity.err().contains("--density does not apply to cat"), withDensity.err());
+        assertTrue(Json.MAPPER.readTree(cat.resolve("merge_info.json").toFile()).get("density").isNull());
 
         Path emr = tmp.resolve("emr");
         assertEquals(0, cli("merge-adapters", "--model", MODEL, "--adapters", "a=" + adapterA + ",b=" + adapterB,
@@ -149,13 +156,12 @@ class MergeAdaptersCliTest {
             {"--adapters", both, "--method", "ties", "--density", "0"},
             {"--adapters", both, "--method", "ties", "--density", "1.5"},
             {"--adapters", both, "--method", "frobnicate"},
-            {"--adapters", both, "--method", "linear", "--density", "0.5"},
             {"--adapters", adapterA + "," + rank4, "--method", "linear"},
             {"--adapters", adapterA + "," + queryOnly, "--method", "linear"},
             {"--adapters", adapterA + "," + tmp.resolve("missing"), "--method", "cat"},
             {"--adapters", adapterA + "," + adapterA, "--method", "cat"},
         };
-        String[] mentions = {"weights", "density", "density", "frobnicate", "density", "rank", "layers", "missing",
+        String[] mentions = {"weights", "density", "density", "frobnicate", "rank", "layers", "missing",
             "twice"};
         for (int i = 0; i < cases.length; i++) {
             List<String> args = new ArrayList<>(List.of("merge-adapters", "--model", MODEL, "--out", out.toString()));
