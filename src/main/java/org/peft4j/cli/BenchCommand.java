@@ -225,7 +225,7 @@ final class BenchCommand implements Callable<Integer> {
                     m.usesDensity() ? density : null, null, null, null, 0);
             double before = peakRssMb();
             long t0 = System.nanoTime();
-            Map<String, Object> info = AdapterMerging.run(vit, sources, options, Map.of("method", m.cliName),
+            Map<String, Object> info = AdapterMerging.run(vit, null, sources, options, Map.of("method", m.cliName),
                     work.resolve("merged"), false, null, manager, false);
             double seconds = (System.nanoTime() - t0) / 1e9;
             Map<String, Object> out = new LinkedHashMap<>();

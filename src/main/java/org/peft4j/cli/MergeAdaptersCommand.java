@@ -92,7 +92,7 @@ final class MergeAdaptersCommand implements Callable<Integer> {
             float[] w = weights(sources.size());
             options = new LoraMerger.Options(m, LoraMerger.LayerWeights.constant(w), w.length, density,
                     majoritySign == null ? null : MergeOps.SignMethod.parse(majoritySign), svdRank, svdClamp, seed);
-            AdapterMerging.check(sources, options, out, overwrite);
+            AdapterMerging.check(sources, options, Models.identity(model.model), out, overwrite);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
@@ -109,8 +109,8 @@ final class MergeAdaptersCommand implements Callable<Integer> {
             AdapterMerging.AdaInput ada = m.isAdaMerging() ? adaInput(sources) : null;
             Map<String, Object> summary;
             try {
-                summary = AdapterMerging.run(Models.base(model.model, null, manager), sources, options, settings, out,
-                        overwrite, ada, manager, !noProgress);
+                summary = AdapterMerging.run(Models.base(model.model, null, manager), Models.identity(model.model),
+                        sources, options, settings, out, overwrite, ada, manager, !noProgress);
             } catch (IllegalArgumentException e) {
                 throw new UsageException(e.getMessage());
             }

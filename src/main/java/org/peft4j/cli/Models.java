@@ -51,6 +51,12 @@ final class Models {
                 + VitPresets.names());
     }
 
+    /** How an adapter records its base model (PEFT's base_model_name_or_path): a folder's absolute path, or the preset's name. */
+    static String identity(String model) {
+        Path dir = Path.of(model);
+        return Files.isDirectory(dir) ? dir.toAbsolutePath().normalize().toString() : model;
+    }
+
     static Loaded load(String model, Path adapter, NDManager manager) throws IOException {
         if (adapter == null) {
             return new Loaded(base(model, null, manager), null);

@@ -11,6 +11,7 @@ import org.peft4j.train.FineTuning;
 import org.peft4j.peft.Methods;
 import org.peft4j.train.TrainConfig;
 import org.peft4j.tuners.TunerConfig;
+import org.peft4j.tuners.lora.LoraConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -95,6 +96,9 @@ final class TrainCommand implements Callable<Integer> {
             VitForImageClassification vit = Models.base(model.model, splits.train().classes(), manager);
             ai.djl.engine.Engine.getInstance().setRandomSeed((int) seed); // after the base: a preset seeds its own weights
             TunerConfig tuner = methodFlags.config(method, vit);
+            if (tuner instanceof LoraConfig lora) { // as PEFT records it; merge-adapters compares it
+                tuner = lora.withBaseModel(Models.identity(model.model));
+            }
             FineTuning.Outcome outcome = FineTuning.run(vit, method, tuner, config, splits, out, manager, !noProgress, resume);
             Map<String, Object> summary = outcome.toJson();
             summary.put("n_train", splits.train().size());

@@ -66,10 +66,11 @@ public final class AdapterMerging {
 
     /**
      * Checks everything that needs no tensors: the adapter folders exist and agree on their base
-     * model, the weights fit, the output does not clobber an input or an existing folder.
+     * model (with each other and with {@code baseModel}, the merge's model as adapters record it,
+     * when given), the weights fit, the output does not clobber an input or an existing folder.
      */
-    public static void check(List<Source> sources, LoraMerger.Options options, Path out, boolean overwrite)
-            throws IOException {
+    public static void check(List<Source> sources, LoraMerger.Options options, String baseModel, Path out,
+                             boolean overwrite) throws IOException {
         if (sources.isEmpty()) {
             throw new IllegalArgumentException("--adapters: nothing to merge");
         }
@@ -91,9 +92,13 @@ public final class AdapterMerging {
                         + "\"); merged adapters share one backbone, so only bias=\"none\" adapters merge");
             }
             String b = json.path("base_model_name_or_path").isTextual() ? json.get("base_model_name_or_path").asText() : null;
-            if (b != null && base != null && !b.equals(base)) {
+            if (b != null && base != null && !sameModel(b, base)) {
                 throw new IllegalArgumentException("adapters '" + baseFrom + "' and '" + s.task()
                         + "' were trained on different base models (" + base + " and " + b + ")");
+            }
+            if (b != null && baseModel != null && !sameModel(b, baseModel)) {
+                throw new IllegalArgumentException("adapter '" + s.task() + "' was trained on " + b
+                        + ", not on --model " + baseModel);
             }
             if (b != null && base == null) {
                 base = b;
@@ -119,13 +124,39 @@ public final class AdapterMerging {
     }
 
     /**
-     * Merges {@code sources} on {@code base} (a freshly loaded base model) into {@code out}; returns
-     * merge_info's summary. {@code ada} is needed for the AdaMerging methods only.
+     * Whether two recorded base models are the same: equal names, or folders whose config.json and
+     * model.safetensors are byte for byte equal (a copied or moved model is still the same model).
      */
-    public static Map<String, Object> run(VitForImageClassification base, List<Source> sources, LoraMerger.Options options,
-                                          Map<String, Object> settings, Path out, boolean overwrite, AdaInput ada,
-                                          NDManager manager, boolean progress) throws IOException {
-        check(sources, options, out, overwrite);
+    static boolean sameModel(String a, String b) throws IOException {
+        if (a.equals(b)) {
+            return true;
+        }
+        Path x = Path.of(a);
+        Path y = Path.of(b);
+        if (!Files.isDirectory(x) || !Files.isDirectory(y)) {
+            return false;
+        }
+        for (String f : List.of("config.json", "model.safetensors")) {
+            Path fx = x.resolve(f);
+            Path fy = y.resolve(f);
+            if (!Files.isRegularFile(fx) || !Files.isRegularFile(fy) || Files.size(fx) != Files.size(fy)
+                    || Files.mismatch(fx, fy) != -1) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Merges {@code sources} on {@code base} (a freshly loaded base model; {@code baseModel} its
+     * recorded name, or null) into {@code out}; returns merge_info's summary. {@code ada} is needed
+     * for the AdaMerging methods only.
+     */
+    public static Map<String, Object> run(VitForImageClassification base, String baseModel, List<Source> sources,
+                                          LoraMerger.Options options, Map<String, Object> settings, Path out,
+                                          boolean overwrite, AdaInput ada, NDManager manager, boolean progress)
+            throws IOException {
+        check(sources, options, baseModel, out, overwrite);
         PeftModel peft = new PeftModel(base, base.headPath(), manager);
         List<String> tasks = new ArrayList<>();
         for (Source s : sources) {

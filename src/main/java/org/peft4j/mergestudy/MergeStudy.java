@@ -314,7 +314,7 @@ public final class MergeStudy {
                     w.length, m.density(), null, null, null, 0);
             List<AdapterMerging.Source> sources = combo.stream()
                     .map(t -> new AdapterMerging.Source(t, adapterDir(t))).toList();
-            Map<String, Object> info = AdapterMerging.run(VitCheckpoint.load(plan.modelDir(), manager), sources, options,
+            Map<String, Object> info = AdapterMerging.run(VitCheckpoint.load(plan.modelDir(), manager), null, sources, options,
                     Map.of("method", m.method().cliName), out, false, null, manager, false);
             VitForImageClassification vit = VitCheckpoint.load(plan.modelDir(), manager);
             MultiTaskModel model = MultiTaskModel.load(vit, MergedAdapter.read(out), combo, manager);

@@ -146,6 +146,42 @@ class MergeAdaptersCliTest {
     }
 
     @Test
+    void adaptersRecordTheirBaseModelAndAdaptersOfAnotherOneAreRefused(@TempDir Path tmp) throws IOException {
+        Path original = org.peft4j.Fixtures.vitTiny("hf");
+        Path copy = tmp.resolve("copy");
+        Path altered = tmp.resolve("altered");
+        for (Path dir : List.of(copy, altered)) {
+            Files.createDirectories(dir);
+            for (String f : List.of("config.json", "model.safetensors")) {
+                Files.copy(original.resolve(f), dir.resolve(f));
+            }
+        }
+        Files.writeString(altered.resolve("config.json"), Files.readString(altered.resolve("config.json")) + "\n");
+        Path x = trainOn(original, tmp.resolve("x"));
+        Path y = trainOn(copy, tmp.resolve("y"));
+        Path z = trainOn(altered, tmp.resolve("z"));
+        assertEquals(original.toAbsolutePath().normalize().toString(), Json.MAPPER.readTree(
+                x.resolve(AdapterModel.CONFIG_FILE).toFile()).get("base_model_name_or_path").asText());
+        assertEquals(0, cli("merge-adapters", "--model", original.toString(), "--adapters", x + "," + y, "--method", "cat",
+                "--out", tmp.resolve("same").toString()).code(), "a copied model is the same model");
+        CliTest.Run other = cli("merge-adapters", "--model", original.toString(), "--adapters", x + "," + z, "--method",
+                "cat", "--out", tmp.resolve("other").toString());
+        assertEquals(2, other.code(), other.err());
+        assertTrue(other.err().contains("different base models"), other.err());
+        CliTest.Run notThis = cli("merge-adapters", "--model", altered.toString(), "--adapters", x.toString(), "--method",
+                "cat", "--out", tmp.resolve("not-this").toString());
+        assertEquals(2, notThis.code(), notThis.err());
+        assertTrue(notThis.err().contains("not on --model"), notThis.err());
+    }
+
+    private static Path trainOn(Path model, Path out) {
+        CliTest.Run r = cli("train", "--model", model.toString(), "--data", "folder:" + shapes, "--epochs", "1",
+                "--batch-size", "8", "--no-progress", "--val-fraction", "0.34", "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        return out;
+    }
+
+    @Test
     void badInputExitsTwoNamingTheProblemAndWritesNothing(@TempDir Path tmp) {
         Path out = tmp.resolve("never");
         String both = adapterA + "," + adapterB;
