@@ -172,12 +172,9 @@ public final class StudyReport {
         sb.append("- ").append(protocolLine(r)).append("\n\n");
         sb.append(headline(r)).append('\n');
         sb.append(LEGEND).append("\n\n");
-        sb.append("## Per task: single adapter and head-only\n\n| task | single LoRA | head-only |\n|---|---:|---:|\n");
-        for (String t : r.tasks()) {
-            sb.append("| ").append(t).append(" | ").append(pct(r.single().get(t))).append(" | ")
-                    .append(pct(r.headOnly().get(t))).append(" |\n");
-        }
-        sb.append('\n').append(finding(r)).append("\n\n");
+        sb.append("## Per task: single adapter, head-only, and merged\n\n").append(perTask(r)).append('\n')
+                .append(PER_TASK_LEGEND).append("\n\n");
+        sb.append(finding(r)).append("\n\n");
         for (String measure : Similarity.MEASURES) {
             sb.append("## Similarity: ").append(measure).append("\n\n").append(matrix(r, measure)).append('\n');
         }
@@ -189,6 +186,27 @@ public final class StudyReport {
             + "the tasks' merged scores at least as good as that task's head-only (frozen backbone) score. r: Pearson "
             + "correlation, over this method's merges, of the tasks' mean pairwise similarity with the drop (positive: "
             + "more similar tasks lose more).";
+
+    static final String PER_TASK_LEGEND = "Top-1 test accuracy in %: the task's own LoRA, its head-only model, and per "
+            + "method the mean over every merge (pairs and triples) that contains the task, scored with its own head.";
+
+    /** Per task: single adapter, head-only, and each method's mean over the merges holding the task. */
+    public static String perTask(Results r) {
+        StringBuilder sb = new StringBuilder("| task | single LoRA | head-only |");
+        r.methods().forEach(m -> sb.append(' ').append(m).append(" |"));
+        sb.append("\n|---|---:|---:|").append("---:|".repeat(r.methods().size())).append('\n');
+        for (String t : r.tasks()) {
+            sb.append("| ").append(t).append(" | ").append(pct(r.single().get(t))).append(" | ")
+                    .append(pct(r.headOnly().get(t))).append(" |");
+            for (String m : r.methods()) {
+                double mean = r.merges().stream().filter(s -> s.method().equals(m) && s.task().equals(t))
+                        .mapToDouble(MergeScore::accuracy).average().orElse(Double.NaN);
+                sb.append(' ').append(pct(mean)).append(" |");
+            }
+            sb.append('\n');
+        }
+        return sb.toString();
+    }
 
     /** The paper's finding, tested: does similarity go with a larger drop? */
     public static String finding(Results r) {
@@ -322,12 +340,8 @@ public final class StudyReport {
                 "accuracy drop against data similarity"));
         sb.append(HtmlReports.image(scatter(r, "delta", "ΔW cosine"), "accuracy drop against ΔW cosine"));
         sb.append(HtmlReports.image(byMethod(r), "merged accuracy by method"));
-        StringBuilder tasks = new StringBuilder("| task | single LoRA | head-only |\n|---|---:|---:|\n");
-        for (String t : r.tasks()) {
-            tasks.append("| ").append(t).append(" | ").append(pct(r.single().get(t))).append(" | ")
-                    .append(pct(r.headOnly().get(t))).append(" |\n");
-        }
-        sb.append("<h2>Per task</h2>\n").append(htmlTable(tasks.toString()));
+        sb.append("<h2>Per task</h2>\n").append(htmlTable(perTask(r)))
+                .append("<p class=\"note\">").append(HtmlReports.escape(PER_TASK_LEGEND)).append("</p>\n");
         for (String measure : Similarity.MEASURES) {
             sb.append("<h2>Similarity: ").append(measure).append("</h2>\n").append(htmlTable(matrix(r, measure)));
         }
