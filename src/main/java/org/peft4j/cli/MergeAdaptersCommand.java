@@ -45,7 +45,7 @@ final class MergeAdaptersCommand implements Callable<Integer> {
     @Option(names = "--method", required = true, description = "Merge method (see above).")
     String method;
 
-    @Option(names = "--density", description = "Fraction of entries kept, in (0, 1]: ties, dare_*, magnitude_prune*, *_merging.")
+    @Option(names = "--density", description = "Fraction of entries kept, in (0, 1]: ties*, dare_*, magnitude_prune*, ties_merging, dare_merging, dare_ties_merging.")
     Double density;
 
     @Option(names = "--majority-sign", paramLabel = "total|frequency",
