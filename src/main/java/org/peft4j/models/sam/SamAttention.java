@@ -1,0 +1,121 @@
+package org.peft4j.models.sam;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import org.peft4j.nn.ForwardContext;
+import org.peft4j.nn.Initializers;
+import org.peft4j.nn.LinearLayer;
+import org.peft4j.nn.Module;
+
+/**
+ * SAM's encoder attention on a token grid {@code [B, H, W, C]} (a window or the whole map): fused
+ * {@code qkv}, {@code softmax((q·s)kᵀ + rel) v}, {@code proj}. The decomposed relative positions add
+ * {@code q(i,j)·Rh[i−i'+S−1] + q(i,j)·Rw[j−j'+S−1]} with the unscaled q (official
+ * {@code add_decomposed_rel_pos}); einsum is missing in DJL, so each is a batched matmul over rows or columns.
+ */
+final class SamAttention extends Module {
+
+    private final int numHeads;
+    private final int headDim;
+    private final float scale;
+    private final LinearLayer qkv;
+    private final LinearLayer proj;
+    private final Parameter relPosH;
+    private final Parameter relPosW;
+
+    /** {@code size}: the window (or grid) side the relative-position tables cover. */
+    SamAttention(int dim, int numHeads, boolean qkvBias, boolean useRelPos, int size) {
+        this.numHeads = numHeads;
+        this.headDim = dim / numHeads;
+        this.scale = (float) Math.pow(headDim, -0.5);
+        qkv = addModule("qkv", new LinearLayer(dim, 3L * dim, qkvBias));
+        proj = addModule("proj", new LinearLayer(dim, dim, true));
+        relPosH = useRelPos ? addParam("rel_pos_h", new Shape(2L * size - 1, headDim), Initializers.zeros()) : null;
+        relPosW = useRelPos ? addParam("rel_pos_w", new Shape(2L * size - 1, headDim), Initializers.zeros()) : null;
+    }
+
+    @Override
+    public NDArray forward(NDArray x, ForwardContext ctx) {
+        return attend(x, null, ctx);
+    }
+
+    @Override
+    public Shape[] getOutputShapes(Shape[] inputShapes) {
+        return inputShapes;
+    }
+
+    /**
+     * {@code x [B, H, W, C]} → {@code [B, H, W, C]}; {@code prefixes} (nullable) are extra keys and
+     * values {@code [B, P, C]} every query also attends to, without relative positions (prefix tuning).
+     */
+    NDArray attend(NDArray x, NDList prefixes, ForwardContext ctx) {
+        Shape s = x.getShape();
+        long b = s.get(0);
+        int h = (int) s.get(1);
+        int w = (int) s.get(2);
+        long c = s.get(3);
+        NDArray t = qkv.forward(x.reshape(b, (long) h * w, c), ctx)
+                .reshape(b, (long) h * w, 3, numHeads, headDim).transpose(2, 0, 3, 1, 4)
+                .reshape(3, b * numHeads, (long) h * w, headDim);
+        NDArray q = t.get(0);
+        NDArray k = t.get(1);
+        NDArray v = t.get(2);
+        NDArray logits = q.mul(scale).matMul(k.transpose(0, 2, 1)); // [B·nH, HW, HW]
+        if (relPosH != null) {
+            logits = logits.add(relativePositions(q, h, w));
+        }
+        if (prefixes != null) {
+            NDArray pk = heads(prefixes.get(0), b);
+            NDArray pv = heads(prefixes.get(1), b);
+            logits = NDArrays.concat(new NDList(q.mul(scale).matMul(pk.transpose(0, 2, 1)), logits), 2);
+            v = NDArrays.concat(new NDList(pv, v), 1);
+        }
+        NDArray out = logits.softmax(-1).matMul(v) // [B·nH, HW, hd]
+                .reshape(b, numHeads, h, w, headDim).transpose(0, 2, 3, 1, 4).reshape(b, h, w, c);
+        return proj.forward(out, ctx);
+    }
+
+    /** {@code [B, P, C]} → {@code [B·nH, P, hd]}, heads split as the keys are. */
+    private NDArray heads(NDArray p, long b) {
+        long len = p.getShape().get(1);
+        return p.reshape(b, len, numHeads, headDim).transpose(0, 2, 1, 3).reshape(b * numHeads, len, headDim);
+    }
+
+    /** The decomposed relative-position logits {@code [B·nH, HW, HW]} for queries {@code q [B·nH, HW, hd]}. */
+    private NDArray relativePositions(NDArray q, int h, int w) {
+        long bn = q.getShape().get(0);
+        NDArray rh = table(value(relPosH), h); // [H, H, hd]
+        NDArray rw = table(value(relPosW), w); // [W, W, hd]
+        NDArray rq = q.reshape(bn, h, w, headDim);
+        // rel_h[b, i, j, i'] = Σ_c rq[b, i, j, c] · rh[i, i', c]: a matmul per query row i
+        NDArray relH = rq.transpose(1, 0, 2, 3).reshape(h, bn * w, headDim).matMul(rh.transpose(0, 2, 1))
+                .reshape(h, bn, w, h).transpose(1, 0, 2, 3); // [B·nH, H, W, H]
+        // rel_w[b, i, j, j'] = Σ_c rq[b, i, j, c] · rw[j, j', c]: a matmul per query column j
+        NDArray relW = rq.transpose(2, 0, 1, 3).reshape(w, bn * h, headDim).matMul(rw.transpose(0, 2, 1))
+                .reshape(w, bn, h, w).transpose(1, 2, 0, 3); // [B·nH, H, W, W]
+        return relH.reshape(bn, h, w, h, 1).add(relW.reshape(bn, h, w, 1, w)).reshape(bn, (long) h * w, (long) h * w);
+    }
+
+    /**
+     * {@code R[i, i', :] = table[i − i' + S − 1]} for a side of {@code size}. A table for another
+     * size (a checkpoint at another resolution) is refused rather than resized.
+     */
+    private static NDArray table(NDArray relPos, int size) {
+        long rows = relPos.getShape().get(0);
+        if (rows != 2L * size - 1) {
+            throw new IllegalArgumentException("relative-position table of " + rows + " rows for a side of " + size
+                    + " (needs " + (2 * size - 1) + "); resizing tables is not supported");
+        }
+        long[] index = new long[size * size];
+        for (int i = 0; i < size; i++) {
+            for (int j = 0; j < size; j++) {
+                index[i * size + j] = i - j + size - 1;
+            }
+        }
+        NDArray idx = relPos.getManager().create(index);
+        return relPos.get(idx).reshape(size, size, relPos.getShape().get(1));
+    }
+}
