@@ -1,0 +1,213 @@
+package org.peft4j.cli;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
+import org.peft4j.data.DataException;
+import org.peft4j.data.ImageFolder;
+import org.peft4j.data.RawImage;
+import org.peft4j.io.AtomicFiles;
+import org.peft4j.io.Json;
+import org.peft4j.io.SafetensorsWriter;
+import org.peft4j.models.sam.SamCheckpoint;
+import org.peft4j.models.sam.SamConfig;
+import org.peft4j.models.sam.SamModel;
+import org.peft4j.models.sam.SamPredictor;
+import org.peft4j.peft.PeftModel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+@Command(name = "segment", mixinStandardHelpOptions = true,
+        description = {"Segment an image with SAM from point and box prompts (pixels of the image). Writes one PNG "
+                + "overlay per mask and masks.safetensors (masks: logits at the image size, low_res_masks, "
+                + "iou_predictions) into --out, and prints one JSON line per mask."})
+final class SegmentCommand implements Callable<Integer> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SegmentCommand.class);
+    /** Overlay colours, one per mask. */
+    private static final int[][] COLOURS = {{230, 60, 50}, {50, 110, 230}, {60, 190, 80}, {240, 180, 30}};
+
+    @Option(names = "--model", required = true, paramLabel = "DIR|PRESET",
+            description = "SAM model folder (config.json + model.safetensors, official or Hugging Face names) or a preset "
+                    + "(sam-tiny, sam-vit-b, sam-vit-l, sam-vit-h: random weights).")
+    String model;
+
+    @Option(names = "--adapter", paramLabel = "DIR", description = "Adapter folder for the model (PEFT format).")
+    Path adapter;
+
+    @Option(names = "--input", required = true, description = "Image file (PNG, JPEG, BMP, GIF).")
+    Path input;
+
+    @Option(names = "--point", paramLabel = "x,y[,label]",
+            description = "A point prompt in image pixels; label 1 (default) foreground, 0 background. Repeatable.")
+    List<String> points = new ArrayList<>();
+
+    @Option(names = "--box", paramLabel = "x0,y0,x1,y1", description = "A box prompt in image pixels.")
+    String box;
+
+    @Option(names = "--multimask", description = "Three masks (SAM's multimask output) instead of one.")
+    boolean multimask;
+
+    @Option(names = "--out", required = true, description = "Output folder.")
+    Path out;
+
+    @Option(names = "--overwrite", description = "Replace --out if it exists.")
+    boolean overwrite;
+
+    @Override
+    public Integer call() throws Exception {
+        if (points.isEmpty() && box == null) {
+            throw new UsageException("give at least one prompt: --point x,y[,label] or --box x0,y0,x1,y1");
+        }
+        if (Files.exists(out) && !overwrite && !(Files.isDirectory(out) && isEmpty(out))) {
+            throw new UsageException("--out " + out + " exists; pass --overwrite to replace it");
+        }
+        if (out.toAbsolutePath().normalize().equals(input.toAbsolutePath().normalize().getParent())) {
+            throw new UsageException("--out " + out + " is the input image's folder; choose another");
+        }
+        RawImage image;
+        try {
+            image = ImageFolder.decode(input);
+        } catch (DataException e) {
+            throw new UsageException(e.getMessage());
+        }
+        float[][] xy = new float[points.size()][];
+        int[] labels = new int[points.size()];
+        for (int i = 0; i < points.size(); i++) {
+            float[] v = numbers("--point", points.get(i), 2, 3);
+            if (v.length == 3 && v[2] != 0 && v[2] != 1) {
+                throw new UsageException("--point " + points.get(i) + ": the label must be 1 (foreground) or 0 (background)");
+            }
+            inside("--point " + points.get(i), v[0], v[1], image);
+            xy[i] = new float[] {v[0], v[1]};
+            labels[i] = v.length == 3 ? (int) v[2] : 1;
+        }
+        float[] b = box == null ? null : numbers("--box", box, 4, 4);
+        if (b != null) {
+            inside("--box " + box, b[0], b[1], image);
+            inside("--box " + box, b[2], b[3], image);
+            if (b[2] <= b[0] || b[3] <= b[1]) {
+                throw new UsageException("--box " + box + ": needs x0 < x1 and y0 < y1");
+            }
+        }
+        try (NDManager manager = NDManager.newBaseManager()) {
+            SamModel sam = load(manager);
+            SamPredictor predictor = new SamPredictor(sam, image, manager);
+            SamModel.Masks m = predictor.predict(xy.length == 0 ? null : xy, labels, b, multimask);
+            int count = (int) m.masks().getShape().get(1);
+            int h = image.height();
+            int w = image.width();
+            float[] logits = m.masks().toFloatArray();
+            float[] iou = m.iou().toFloatArray();
+            List<Map<String, Object>> lines = new ArrayList<>();
+            AtomicFiles.replaceDirectory(out, tmp -> {
+                new SafetensorsWriter().add("masks", m.masks()).add("low_res_masks", m.lowRes())
+                        .add("iou_predictions", m.iou()).write(tmp.resolve("masks.safetensors"));
+                for (int k = 0; k < count; k++) {
+                    long area = 0;
+                    BufferedImage overlay = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+                    int[] colour = COLOURS[k % COLOURS.length];
+                    for (int y = 0; y < h; y++) {
+                        for (int x = 0; x < w; x++) {
+                            int c0 = image.get(x, y, 0);
+                            int c1 = image.channels() >= 3 ? image.get(x, y, 1) : c0;
+                            int c2 = image.channels() >= 3 ? image.get(x, y, 2) : c0;
+                            boolean on = logits[(k * h + y) * w + x] > 0f; // SAM's mask threshold
+                            if (on) {
+                                area++;
+                                c0 = (c0 + colour[0]) / 2;
+                                c1 = (c1 + colour[1]) / 2;
+                                c2 = (c2 + colour[2]) / 2;
+                            }
+                            overlay.setRGB(x, y, (c0 << 16) | (c1 << 8) | c2);
+                        }
+                    }
+                    String name = "mask-" + k + ".png";
+                    AtomicFiles.write(tmp.resolve(name), o -> ImageIO.write(overlay, "png", o));
+                    Map<String, Object> line = new LinkedHashMap<>();
+                    line.put("mask", k);
+                    line.put("iou", (double) iou[k]);
+                    line.put("area", area);
+                    line.put("fraction", (double) area / ((long) w * h));
+                    line.put("png", out.resolve(name).toString());
+                    lines.add(line);
+                }
+            });
+            for (Map<String, Object> line : lines) {
+                System.out.println(Json.MAPPER.writeValueAsString(line));
+            }
+        }
+        return 0;
+    }
+
+    private SamModel load(NDManager manager) throws IOException {
+        SamModel sam;
+        Path dir = Path.of(model);
+        if (Files.isDirectory(dir)) {
+            try {
+                sam = SamCheckpoint.load(dir, manager);
+            } catch (IOException e) {
+                throw new UsageException(e.getMessage());
+            }
+        } else if (SamConfig.isPreset(model)) {
+            LOG.warn("'{}' is a preset: random weights (seed {}), not a pretrained model", model, Models.PRESET_SEED);
+            sam = new SamModel(SamConfig.preset(model));
+            Engine.getInstance().setRandomSeed(Models.PRESET_SEED);
+            sam.initialize(manager);
+        } else {
+            throw new UsageException(model + ": not a SAM model folder (config.json + model.safetensors) nor a preset "
+                    + SamConfig.presets());
+        }
+        if (adapter != null) {
+            PeftModel peft = new PeftModel(sam, "", manager);
+            peft.load(adapter, PeftModel.DEFAULT_ADAPTER);
+        }
+        return sam;
+    }
+
+    private static float[] numbers(String option, String text, int min, int max) {
+        String[] parts = text.split(",", -1);
+        if (parts.length < min || parts.length > max) {
+            throw new UsageException(option + " " + text + ": expected " + (min == max ? min : min + " or " + max)
+                    + " comma-separated numbers");
+        }
+        float[] v = new float[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            try {
+                v[i] = Float.parseFloat(parts[i].strip());
+            } catch (NumberFormatException e) {
+                throw new UsageException(option + " " + text + ": '" + parts[i] + "' is not a number");
+            }
+            if (!Float.isFinite(v[i])) {
+                throw new UsageException(option + " " + text + ": '" + parts[i] + "' is not finite");
+            }
+        }
+        return v;
+    }
+
+    private static void inside(String what, float x, float y, RawImage image) {
+        if (x < 0 || y < 0 || x > image.width() || y > image.height()) {
+            throw new UsageException(String.format(Locale.ROOT, "%s: (%s, %s) is outside the %dx%d image", what,
+                    x, y, image.width(), image.height()));
+        }
+    }
+
+    private static boolean isEmpty(Path dir) throws IOException {
+        try (var entries = Files.list(dir)) {
+            return entries.findAny().isEmpty();
+        }
+    }
+}
