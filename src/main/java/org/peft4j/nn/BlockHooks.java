@@ -42,24 +42,28 @@ public record BlockHooks(int index, int dim, int numHeads, int leadingTokens, lo
 
     /**
      * Key and value prefixes {@code [B, L, d]} of every active prefix hook, concatenated along L, for
-     * the attention input {@code h}; null when there are none.
+     * the attention input {@code h}; null when there are none. Every active hook is called, also one
+     * that returns none (a gate computed from h).
      */
     public NDList keyValuePrefixes(NDArray h, ForwardContext ctx) {
         List<KeyValueHook> run = keyValues.running();
         if (run.isEmpty()) {
             return null;
         }
-        if (run.size() == 1) {
-            return run.get(0).prefixes(h, ctx);
-        }
         NDList keys = new NDList();
         NDList values = new NDList();
         for (KeyValueHook hook : run) {
-            NDList kv = hook.prefixes(h, ctx);
-            keys.add(kv.get(0));
-            values.add(kv.get(1));
+            NDList kv = hook.prefixes(h, ctx); // null: the hook only reads h (MoPEFT's gates)
+            if (kv != null) {
+                keys.add(kv.get(0));
+                values.add(kv.get(1));
+            }
         }
-        return new NDList(NDArrays.concat(keys, 1), NDArrays.concat(values, 1));
+        if (keys.isEmpty()) {
+            return null;
+        }
+        return keys.size() == 1 ? new NDList(keys.get(0), values.get(0))
+                : new NDList(NDArrays.concat(keys, 1), NDArrays.concat(values, 1));
     }
 
     /** A residual branch's output after every active hook of {@code slot}. */

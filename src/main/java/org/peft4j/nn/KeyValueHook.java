@@ -10,6 +10,9 @@ import ai.djl.ndarray.NDList;
  */
 public interface KeyValueHook extends Hook {
 
-    /** Key and value prefixes, each {@code [B, L, d]} in the model width (heads are split by the attention). */
+    /**
+     * Key and value prefixes, each {@code [B, L, d]} in the model width (heads are split by the
+     * attention), or null for none (a hook that only reads h, such as MoPEFT's gates).
+     */
     NDList prefixes(NDArray h, ForwardContext ctx);
 }

@@ -8,6 +8,7 @@ import org.peft4j.tuners.bitfit.BitFitConfig;
 import org.peft4j.tuners.ia3.Ia3Config;
 import org.peft4j.tuners.lora.LoraConfig;
 import org.peft4j.tuners.mlae.MlaeConfig;
+import org.peft4j.tuners.mopeft.MopeftConfig;
 import org.peft4j.tuners.prefix.PrefixConfig;
 import org.peft4j.tuners.ssf.SsfConfig;
 import org.peft4j.tuners.vpt.VptConfig;
@@ -48,6 +49,8 @@ public final class Methods {
         add("vpt-shallow", "visual prompt tokens before the first block", Set.of("prompt-len", "dropout"));
         add("vpt-deep", "fresh visual prompt tokens at every block", Set.of("prompt-len", "dropout", "layers"));
         add("prefix", "learned key/value prefixes in every block's attention", Set.of("prompt-len", "prefix-projection", "layers"));
+        add("mopeft", "MoPEFT: gated LoRA (q, v) + prefix + adapter in every block, one learned gate per submodule",
+                Set.of("rank", "prompt-len", "bottleneck", "layers"));
         add("bitfit", "biases only", Set.of("target"));
         add("ssf", "per-channel scale and shift after every layer", Set.of("target"));
         add("ia3", "(IA)³: learned rescaling of keys and values (all of a fused qkv) and of the MLP's inner activations",
@@ -115,6 +118,8 @@ public final class Methods {
             case "vpt-shallow", "vpt-deep" -> new VptConfig(or(o.promptLength(), 10), method.equals("vpt-deep"),
                     or(o.dropout(), 0.0), o.layers(), head);
             case "prefix" -> new PrefixConfig(or(o.promptLength(), 10), or(o.projection(), 0), 0.02, o.layers(), head);
+            case "mopeft" -> new MopeftConfig(MopeftConfig.SUBMODULES, rank, or(o.promptLength(), 10),
+                    or(o.bottleneck(), 16), o.layers(), head);
             case "bitfit" -> new BitFitConfig(targets(o.targets(), null), head);
             case "ssf" -> new SsfConfig(targets(o.targets(), null), 0.02, head);
             case "ia3" -> ia3(o, fused, head);

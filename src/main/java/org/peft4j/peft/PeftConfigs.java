@@ -7,6 +7,7 @@ import org.peft4j.tuners.bitfit.BitFitConfig;
 import org.peft4j.tuners.ia3.Ia3Config;
 import org.peft4j.tuners.lora.LoraConfig;
 import org.peft4j.tuners.mlae.MlaeConfig;
+import org.peft4j.tuners.mopeft.MopeftConfig;
 import org.peft4j.tuners.prefix.PrefixConfig;
 import org.peft4j.tuners.ssf.SsfConfig;
 import org.peft4j.tuners.vpt.VptConfig;
@@ -29,6 +30,7 @@ public final class PeftConfigs {
         READERS.put(PrefixConfig.PEFT_TYPE, PrefixConfig::fromJson);
         READERS.put(BitFitConfig.PEFT_TYPE, BitFitConfig::fromJson);
         READERS.put(SsfConfig.PEFT_TYPE, SsfConfig::fromJson);
+        READERS.put(MopeftConfig.PEFT_TYPE, MopeftConfig::fromJson);
     }
 
     private PeftConfigs() {}

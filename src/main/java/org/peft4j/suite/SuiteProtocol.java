@@ -40,7 +40,7 @@ public record SuiteProtocol(String name, SuiteSizes sizes, int epochs, int batch
         family("head", List.of(3e-2, 1e-1), "head");
         family("full", List.of(1e-3, 3e-3), "full");
         family("low-rank and adapters", List.of(3e-3, 1e-2),
-                "lora", "dora", "pissa", "mlae", "adapter-houlsby", "adapter-pfeiffer", "adaptformer");
+                "lora", "dora", "pissa", "mlae", "adapter-houlsby", "adapter-pfeiffer", "adaptformer", "mopeft");
         family("vectors and prompts", List.of(1e-2, 3e-2), "ssf", "bitfit", "ia3", "vpt-shallow", "vpt-deep", "prefix");
     }
 

@@ -11,6 +11,10 @@ import org.peft4j.nn.Module;
 import org.peft4j.peft.AdapterLabels;
 import org.peft4j.peft.PeftModel;
 import org.peft4j.tuners.TunerConfig;
+import org.peft4j.tuners.mopeft.MopeftConfig;
+import org.peft4j.tuners.mopeft.MopeftModel;
+import org.peft4j.io.AtomicFiles;
+import org.peft4j.io.Json;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,6 +30,9 @@ import java.util.Map;
  * everything), train, test, save. The CLI's {@code train} and the demo's comparison table both run through here.
  */
 public final class FineTuning {
+
+    /** MoPEFT's mean gate per block and submodule on the test images, beside the adapter. */
+    public static final String GATES_FILE = "gates.json";
 
     private static final Logger LOG = LoggerFactory.getLogger(FineTuning.class);
 
@@ -94,7 +101,17 @@ public final class FineTuning {
                 .checkpointTo(outDir.resolve("checkpoint"), resume)
                 .showProgress(progress);
         Trainer.Result result = trainer.fit(data.train(), data.val(), transform);
+        boolean gated = tuner instanceof MopeftConfig;
+        if (gated) {
+            MopeftModel.gateSummary(peft.placements(PeftModel.DEFAULT_ADAPTER)); // forget what validation saw
+        }
         Trainer.Evaluation test = Trainer.evaluate(model, data.test(), transform, config.batchSize(), manager);
+        if (gated) { // which submodule the data chose where: the mean gates on the test images
+            Map<String, Map<String, Double>> gates = MopeftModel.gateSummary(peft.placements(PeftModel.DEFAULT_ADAPTER));
+            Files.createDirectories(outDir);
+            AtomicFiles.writeString(outDir.resolve(GATES_FILE), Json.toPythonStyle(gates) + "\n");
+            LOG.info("MoPEFT mean gates on the test images (by block): {}", gates);
+        }
         if (peft != null) {
             peft.save(outDir, PeftModel.DEFAULT_ADAPTER);
             AdapterLabels.write(outDir, model.config().labels());

@@ -52,7 +52,7 @@ class MethodsCliTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"lora", "dora", "pissa", "mlae", "adapter-houlsby", "adapter-pfeiffer", "adaptformer",
-            "vpt-shallow", "vpt-deep", "prefix", "bitfit", "ssf", "ia3"})
+            "vpt-shallow", "vpt-deep", "prefix", "bitfit", "ssf", "ia3", "mopeft"})
     void trainEvalPredictMerge(String method, @TempDir Path tmp) throws IOException {
         Path out = tmp.resolve("run");
         CliTest.Run r = train(out, "--method", method);
@@ -79,7 +79,7 @@ class MethodsCliTest {
         CliTest.Run merge = cli("merge-and-unload", "--model", "vit-tiny-test", "--adapter", out.toString(),
                 "--out", merged.toString());
         boolean mergeable = !List.of("adapter-houlsby", "adapter-pfeiffer", "adaptformer", "vpt-shallow", "vpt-deep",
-                "prefix").contains(method);
+                "prefix", "mopeft").contains(method);
         if (mergeable) {
             assertEquals(0, merge.code(), merge.err());
             Path fromMerged = tmp.resolve("m.safetensors");
