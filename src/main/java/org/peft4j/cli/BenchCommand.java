@@ -49,6 +49,11 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--preset", defaultValue = "vit-ti16-224", description = "ViT preset (default ${DEFAULT-VALUE}).")
     String preset;
 
+    @Option(names = "--model", paramLabel = "SAM",
+            description = "Bench SAM's image encoder instead: a SAM preset (sam-tiny, sam-vit-b, -l, -h) or folder; "
+                    + "--mode infer times one forward pass at the model's input size.")
+    String samModel;
+
     @Option(names = "--mode", defaultValue = "train", description = "train, infer, merge or multihead.")
     String mode;
 
@@ -86,6 +91,12 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (samModel != null) {
+            if (!mode.equals("infer")) {
+                throw new UsageException("--model (SAM) benches --mode infer only");
+            }
+            return benchSam();
+        }
         if (mode.equals("merge") || mode.equals("multihead")) {
             SuiteCommand.positive("--adapters", adapters);
             return mode.equals("merge") ? benchMerge() : benchMultiHead();
@@ -300,6 +311,56 @@ final class BenchCommand implements Callable<Integer> {
             out.put("multi_head_median_s", multi[steps / 2]);
             out.put("overhead", multi[steps / 2] / single[steps / 2] - 1);
             out.put("peak_rss_mb", peakRssMb());
+            System.out.println(Json.MAPPER.writeValueAsString(out));
+        }
+        return 0;
+    }
+
+    /** SAM's image encoder: {@code --steps} forward passes of {@code --batch-size} random images at the model's input size. */
+    private int benchSam() throws Exception {
+        Engine.getInstance().setRandomSeed(0);
+        try (NDManager manager = NDManager.newBaseManager()) {
+            org.peft4j.models.sam.SamModel sam;
+            if (java.nio.file.Files.isDirectory(Path.of(samModel))) {
+                sam = org.peft4j.models.sam.SamCheckpoint.load(Path.of(samModel), manager);
+            } else if (org.peft4j.models.sam.SamConfig.isPreset(samModel)) {
+                sam = new org.peft4j.models.sam.SamModel(org.peft4j.models.sam.SamConfig.preset(samModel));
+                sam.initialize(manager);
+            } else {
+                throw new UsageException("--model " + samModel + ": not a SAM folder nor a preset "
+                        + org.peft4j.models.sam.SamConfig.presets());
+            }
+            int size = sam.config().encoder().imgSize();
+            Random random = new Random(0);
+            float[] pixels = new float[batchSize * 3 * size * size];
+            for (int i = 0; i < pixels.length; i++) {
+                pixels[i] = (float) random.nextGaussian();
+            }
+            double[] times = new double[steps];
+            for (int i = 0; i < warmupSteps + steps; i++) {
+                long t0 = System.nanoTime();
+                try (NDScope scope = new NDScope()) {
+                    scope.suppressNotUsedWarning();
+                    sam.forward(manager.create(pixels, new Shape(batchSize, 3, size, size)),
+                            org.peft4j.nn.ForwardContext.INFERENCE).sum().getFloat();
+                }
+                if (i >= warmupSteps) {
+                    times[i - warmupSteps] = (System.nanoTime() - t0) / 1e9;
+                }
+            }
+            double[] sorted = times.clone();
+            Arrays.sort(sorted);
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("model", samModel);
+            out.put("mode", "infer");
+            out.put("part", "image_encoder");
+            out.put("image_size", size);
+            out.put("batch_size", batchSize);
+            out.put("steps", steps);
+            out.put("median_s", sorted[sorted.length / 2]);
+            out.put("min_s", sorted[0]);
+            out.put("peak_rss_mb", peakRssMb());
+            out.put("step_times_s", times);
             System.out.println(Json.MAPPER.writeValueAsString(out));
         }
         return 0;

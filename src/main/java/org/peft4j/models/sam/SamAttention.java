@@ -65,7 +65,7 @@ final class SamAttention extends Module {
         NDArray v = t.get(2);
         NDArray logits = q.mul(scale).matMul(k.transpose(0, 2, 1)); // [B·nH, HW, HW]
         if (relPosH != null) {
-            logits = logits.add(relativePositions(q, h, w));
+            logits = addRelativePositions(logits, q, h, w, ctx.training());
         }
         if (prefixes != null) {
             NDArray pk = heads(prefixes.get(0), b);
@@ -84,19 +84,29 @@ final class SamAttention extends Module {
         return p.reshape(b, len, numHeads, headDim).transpose(0, 2, 1, 3).reshape(b * numHeads, len, headDim);
     }
 
-    /** The decomposed relative-position logits {@code [B·nH, HW, HW]} for queries {@code q [B·nH, HW, hd]}. */
-    private NDArray relativePositions(NDArray q, int h, int w) {
+    /**
+     * {@code logits + rel}, the decomposed relative positions of queries {@code q [B·nH, HW, hd]}:
+     * {@code rel_h [B·nH, H, W, H]} broadcast over key columns plus {@code rel_w [B·nH, H, W, W]} over
+     * key rows. Outside training the sums go in place: at 1024² a global block's map is 0.8 GB.
+     */
+    private NDArray addRelativePositions(NDArray logits, NDArray q, int h, int w, boolean training) {
         long bn = q.getShape().get(0);
         NDArray rh = table(value(relPosH), h); // [H, H, hd]
         NDArray rw = table(value(relPosW), w); // [W, W, hd]
         NDArray rq = q.reshape(bn, h, w, headDim);
         // rel_h[b, i, j, i'] = Σ_c rq[b, i, j, c] · rh[i, i', c]: a matmul per query row i
         NDArray relH = rq.transpose(1, 0, 2, 3).reshape(h, bn * w, headDim).matMul(rh.transpose(0, 2, 1))
-                .reshape(h, bn, w, h).transpose(1, 0, 2, 3); // [B·nH, H, W, H]
+                .reshape(h, bn, w, h).transpose(1, 0, 2, 3).reshape(bn, h, w, h, 1);
         // rel_w[b, i, j, j'] = Σ_c rq[b, i, j, c] · rw[j, j', c]: a matmul per query column j
         NDArray relW = rq.transpose(2, 0, 1, 3).reshape(w, bn * h, headDim).matMul(rw.transpose(0, 2, 1))
-                .reshape(w, bn, h, w).transpose(1, 2, 0, 3); // [B·nH, H, W, W]
-        return relH.reshape(bn, h, w, h, 1).add(relW.reshape(bn, h, w, 1, w)).reshape(bn, (long) h * w, (long) h * w);
+                .reshape(w, bn, h, w).transpose(1, 2, 0, 3).reshape(bn, h, w, 1, w);
+        NDArray l5 = logits.reshape(bn, h, w, h, w);
+        if (training) {
+            return l5.add(relH).add(relW).reshape(bn, (long) h * w, (long) h * w);
+        }
+        l5.addi(relH);
+        l5.addi(relW);
+        return l5.reshape(bn, (long) h * w, (long) h * w);
     }
 
     /**
