@@ -11,6 +11,10 @@ import org.peft4j.merge.AdapterMerging;
 import org.peft4j.merge.LoraMerger;
 import org.peft4j.merge.MergeMethod;
 import org.peft4j.models.MultiHeadClassifier;
+import org.peft4j.models.sam.SamCheckpoint;
+import org.peft4j.models.sam.SamConfig;
+import org.peft4j.models.sam.SamModel;
+import org.peft4j.nn.ForwardContext;
 import org.peft4j.models.vit.VitConfig;
 import org.peft4j.tuners.lora.LoraConfig;
 import org.peft4j.models.vit.VitForImageClassification;
@@ -290,7 +294,7 @@ final class BenchCommand implements Callable<Integer> {
                         if (which == 0) {
                             vit.forward(x, false).sum().getFloat();
                         } else {
-                            heads.forward(x, org.peft4j.nn.ForwardContext.INFERENCE).values()
+                            heads.forward(x, ForwardContext.INFERENCE).values()
                                     .forEach(l -> l.sum().getFloat());
                         }
                     }
@@ -320,15 +324,15 @@ final class BenchCommand implements Callable<Integer> {
     private int benchSam() throws Exception {
         Engine.getInstance().setRandomSeed(0);
         try (NDManager manager = NDManager.newBaseManager()) {
-            org.peft4j.models.sam.SamModel sam;
-            if (java.nio.file.Files.isDirectory(Path.of(samModel))) {
-                sam = org.peft4j.models.sam.SamCheckpoint.load(Path.of(samModel), manager);
-            } else if (org.peft4j.models.sam.SamConfig.isPreset(samModel)) {
-                sam = new org.peft4j.models.sam.SamModel(org.peft4j.models.sam.SamConfig.preset(samModel));
+            SamModel sam;
+            if (Files.isDirectory(Path.of(samModel))) {
+                sam = SamCheckpoint.load(Path.of(samModel), manager);
+            } else if (SamConfig.isPreset(samModel)) {
+                sam = new SamModel(SamConfig.preset(samModel));
                 sam.initialize(manager);
             } else {
                 throw new UsageException("--model " + samModel + ": not a SAM folder nor a preset "
-                        + org.peft4j.models.sam.SamConfig.presets());
+                        + SamConfig.presets());
             }
             int size = sam.config().encoder().imgSize();
             Random random = new Random(0);
@@ -342,7 +346,7 @@ final class BenchCommand implements Callable<Integer> {
                 try (NDScope scope = new NDScope()) {
                     scope.suppressNotUsedWarning();
                     sam.forward(manager.create(pixels, new Shape(batchSize, 3, size, size)),
-                            org.peft4j.nn.ForwardContext.INFERENCE).sum().getFloat();
+                            ForwardContext.INFERENCE).sum().getFloat();
                 }
                 if (i >= warmupSteps) {
                     times[i - warmupSteps] = (System.nanoTime() - t0) / 1e9;

@@ -75,8 +75,8 @@ final class SegmentCommand implements Callable<Integer> {
         if (Files.exists(out) && !overwrite && !(Files.isDirectory(out) && isEmpty(out))) {
             throw new UsageException("--out " + out + " exists; pass --overwrite to replace it");
         }
-        if (out.toAbsolutePath().normalize().equals(input.toAbsolutePath().normalize().getParent())) {
-            throw new UsageException("--out " + out + " is the input image's folder; choose another");
+        if (input.toAbsolutePath().normalize().startsWith(out.toAbsolutePath().normalize())) {
+            throw new UsageException("--out " + out + " holds the input image; choose another folder");
         }
         RawImage image;
         try {

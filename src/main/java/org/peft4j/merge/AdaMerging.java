@@ -51,10 +51,6 @@ public final class AdaMerging {
                 throw new IllegalArgumentException("AdaMerging needs positive steps, batch size and learning rate");
             }
         }
-
-        public static Settings defaults(boolean layerWise) {
-            return new Settings(layerWise, 60, 1e-2, 16, 0.3f, 0);
-        }
     }
 
     /** Learned λ: {@code values[group][task]}; the groups are block indices (layer-wise) or one group. */
