@@ -1,6 +1,5 @@
 package org.peft4j.cli;
 
-import org.peft4j.data.suite.Suite;
 import org.peft4j.data.suite.SuiteTask;
 import org.peft4j.mergestudy.MergeStudy;
 import org.peft4j.mergestudy.StudyReport;
@@ -77,25 +76,16 @@ final class MergeStudyCommand implements Callable<Integer> {
             protocol = protocol.withEpochs(epochs);
         }
         List<MergeStudy.MethodChoice> choices = SuiteCommand.usage(() -> MergeStudy.MethodChoice.parseList(methods));
-        List<SuiteTask> taskList = SuiteCommand.usage(() -> {
-            List<SuiteTask> list = new ArrayList<>();
-            for (String name : tasks.split(",", -1)) {
-                SuiteTask t = Suite.task(name.strip());
-                if (list.contains(t)) {
-                    throw new IllegalArgumentException("task '" + t.name() + "' is given twice");
-                }
-                list.add(t);
-            }
-            return list;
-        });
+        List<SuiteTask> taskList = SuiteCommand.usage(() -> SuiteCommand.taskNames(tasks));
         Path outDir = out != null ? out : Path.of(quick ? "runs/merge-study-quick" : "runs/merge-study");
         if (Files.exists(outDir) && !Files.isDirectory(outDir)) {
             throw new UsageException("--out " + outDir + " is a file, not a folder");
         }
         backbone.check();
-        SuiteProtocol p = protocol;
-        SuiteCommand.usage(() -> new MergeStudy.Plan(p, taskList, choices, sizes, weight, Path.of("."), null, backbone.dataDir, outDir,
-                false)); // checks the sizes before anything is trained
+        SuiteCommand.usage(() -> {
+            MergeStudy.Plan.check(taskList.size(), sizes, weight); // before anything is trained
+            return null;
+        });
         boolean progress = !noProgress;
         BackboneOptions.Backbone b = backbone.resolve(taskList, progress);
         MergeStudy.Results results;

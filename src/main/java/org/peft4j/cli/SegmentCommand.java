@@ -72,7 +72,7 @@ final class SegmentCommand implements Callable<Integer> {
         if (points.isEmpty() && box == null) {
             throw new UsageException("give at least one prompt: --point x,y[,label] or --box x0,y0,x1,y1");
         }
-        if (Files.exists(out) && !overwrite && !(Files.isDirectory(out) && isEmpty(out))) {
+        if (!overwrite && !AtomicFiles.isFreeOutput(out)) {
             throw new UsageException("--out " + out + " exists; pass --overwrite to replace it");
         }
         if (input.toAbsolutePath().normalize().startsWith(out.toAbsolutePath().normalize())) {
@@ -202,12 +202,6 @@ final class SegmentCommand implements Callable<Integer> {
         if (x < 0 || y < 0 || x > image.width() || y > image.height()) {
             throw new UsageException(String.format(Locale.ROOT, "%s: (%s, %s) is outside the %dx%d image", what,
                     x, y, image.width(), image.height()));
-        }
-    }
-
-    private static boolean isEmpty(Path dir) throws IOException {
-        try (var entries = Files.list(dir)) {
-            return entries.findAny().isEmpty();
         }
     }
 }

@@ -123,11 +123,13 @@ final class SuiteCommand implements Callable<Integer> {
     }
 
     private List<SuiteTask> taskList() {
-        if (tasks.equals("all")) {
-            return Suite.tasks();
-        }
+        return tasks.equals("all") ? Suite.tasks() : taskNames(tasks);
+    }
+
+    /** Comma-separated suite task names, each once. */
+    static List<SuiteTask> taskNames(String names) {
         List<SuiteTask> out = new ArrayList<>();
-        for (String name : tasks.split(",", -1)) {
+        for (String name : names.split(",", -1)) {
             SuiteTask t = Suite.task(name.strip());
             if (out.contains(t)) {
                 throw new IllegalArgumentException("task '" + t.name() + "' is given twice");

@@ -168,6 +168,24 @@ public final class AtomicFiles {
         }
     }
 
+    /** Whether {@code dir} is a folder with nothing in it. */
+    public static boolean isEmptyDirectory(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return false;
+        }
+        try (Stream<Path> entries = Files.list(dir)) {
+            return entries.findAny().isEmpty();
+        }
+    }
+
+    /**
+     * Whether a command may write its output folder {@code out} without being asked to replace
+     * something: it does not exist, or it is an empty folder.
+     */
+    public static boolean isFreeOutput(Path out) throws IOException {
+        return !Files.exists(out, LinkOption.NOFOLLOW_LINKS) || isEmptyDirectory(out);
+    }
+
     /** Deletes {@code root} and everything under it (symbolic links themselves, not their targets); no-op if absent. */
     public static void deleteRecursively(Path root) throws IOException {
         if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {

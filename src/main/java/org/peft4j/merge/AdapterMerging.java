@@ -3,6 +3,7 @@ package org.peft4j.merge;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.peft4j.data.ImageDataset;
+import org.peft4j.io.AtomicFiles;
 import org.peft4j.io.Json;
 import org.peft4j.models.MultiHeadClassifier;
 import org.peft4j.models.vit.VitForImageClassification;
@@ -110,16 +111,8 @@ public final class AdapterMerging {
                 throw new IllegalArgumentException("--out " + out + " would replace the input adapter '" + s.task() + "'");
             }
         }
-        if (Files.exists(out) && !overwrite) {
-            boolean empty = Files.isDirectory(out);
-            if (empty) {
-                try (var entries = Files.list(out)) {
-                    empty = entries.findAny().isEmpty();
-                }
-            }
-            if (!empty) {
-                throw new IllegalArgumentException("--out " + out + " exists; pass --overwrite to replace it");
-            }
+        if (!overwrite && !AtomicFiles.isFreeOutput(out)) {
+            throw new IllegalArgumentException("--out " + out + " exists; pass --overwrite to replace it");
         }
     }
 

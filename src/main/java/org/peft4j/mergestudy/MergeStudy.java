@@ -93,15 +93,20 @@ public final class MergeStudy {
                        double weight, Path modelDir, Map<String, Object> backbone, Path fashionMnistDir, Path outDir,
                        boolean progress) {
         public Plan {
+            check(tasks.size(), sizes, weight);
+        }
+
+        /** Fails (IllegalArgumentException) unless {@code sizes} and {@code weight} fit {@code taskCount} tasks; callers check before training. */
+        public static void check(int taskCount, List<Integer> sizes, double weight) {
             if (!Double.isFinite(weight) || weight == 0) {
                 throw new IllegalArgumentException("the merge weight must be a non-zero number, got " + weight);
             }
-            if (tasks.size() < 2) {
-                throw new IllegalArgumentException("merging needs at least two tasks, got " + tasks.size());
+            if (taskCount < 2) {
+                throw new IllegalArgumentException("merging needs at least two tasks, got " + taskCount);
             }
             for (int k : sizes) {
-                if (k < 2 || k > tasks.size()) {
-                    throw new IllegalArgumentException("cannot merge " + k + " of " + tasks.size() + " tasks");
+                if (k < 2 || k > taskCount) {
+                    throw new IllegalArgumentException("cannot merge " + k + " of " + taskCount + " tasks");
                 }
             }
         }

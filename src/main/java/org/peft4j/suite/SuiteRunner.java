@@ -106,13 +106,9 @@ public final class SuiteRunner {
             }
             return;
         }
-        if (Files.isDirectory(outDir)) {
-            try (var entries = Files.list(outDir)) {
-                if (entries.findAny().isPresent()) {
-                    throw new MismatchException(outDir + " is not empty and holds no results (" + SETTINGS_FILE
-                            + "); use a new or empty folder");
-                }
-            }
+        if (Files.isDirectory(outDir) && !AtomicFiles.isEmptyDirectory(outDir)) {
+            throw new MismatchException(outDir + " is not empty and holds no results (" + SETTINGS_FILE
+                    + "); use a new or empty folder");
         }
         AtomicFiles.writeString(file, text);
     }
