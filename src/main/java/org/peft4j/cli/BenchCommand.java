@@ -11,8 +11,6 @@ import org.peft4j.merge.AdapterMerging;
 import org.peft4j.merge.LoraMerger;
 import org.peft4j.merge.MergeMethod;
 import org.peft4j.models.MultiHeadClassifier;
-import org.peft4j.models.sam.SamCheckpoint;
-import org.peft4j.models.sam.SamConfig;
 import org.peft4j.models.sam.SamModel;
 import org.peft4j.nn.ForwardContext;
 import org.peft4j.models.vit.VitConfig;
@@ -54,7 +52,7 @@ final class BenchCommand implements Callable<Integer> {
     String preset;
 
     @Option(names = "--model", paramLabel = "SAM",
-            description = "Bench SAM's image encoder instead: a SAM preset (sam-tiny, sam-vit-b, -l, -h) or folder; "
+            description = "Bench SAM's image encoder instead: sam-shapes (the default SAM), a SAM preset (sam-tiny, sam-mini, sam-vit-b, -l, -h) or folder; "
                     + "--mode infer times one forward pass at the model's input size.")
     String samModel;
 
@@ -324,16 +322,7 @@ final class BenchCommand implements Callable<Integer> {
     private int benchSam() throws Exception {
         Engine.getInstance().setRandomSeed(0);
         try (NDManager manager = NDManager.newBaseManager()) {
-            SamModel sam;
-            if (Files.isDirectory(Path.of(samModel))) {
-                sam = SamCheckpoint.load(Path.of(samModel), manager);
-            } else if (SamConfig.isPreset(samModel)) {
-                sam = new SamModel(SamConfig.preset(samModel));
-                sam.initialize(manager);
-            } else {
-                throw new UsageException("--model " + samModel + ": not a SAM folder nor a preset "
-                        + SamConfig.presets());
-            }
+            SamModel sam = SamModels.load(samModel, null, manager, true);
             int size = sam.config().encoder().imgSize();
             Random random = new Random(0);
             float[] pixels = new float[batchSize * 3 * size * size];

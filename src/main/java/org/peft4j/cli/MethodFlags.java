@@ -86,6 +86,13 @@ final class MethodFlags {
             description = "IA3: the targets whose input is scaled (names or re:REGEX; a subset of --target).")
     List<String> feedforward;
 
+    @Option(names = "--submodules", split = ",", paramLabel = "S,S",
+            description = "MoPEFT's submodules: any of lora, prefix, adapter, vpt (default lora,prefix,adapter).")
+    List<String> submodules;
+
+    @Option(names = "--central-gate", description = "MoPEFT: a softmax gate over the submodules scales their gates.")
+    boolean central;
+
     @Option(names = "--layers", split = ",", paramLabel = "I,J", description = "Block indices to adapt (layers_to_transform).")
     List<Integer> layers;
 
@@ -106,13 +113,35 @@ final class MethodFlags {
         }
     }
 
+    /**
+     * The tuner config of segmentation method {@code method} for SAM (null for decoder-only), after
+     * checking that every option given applies to it.
+     */
+    TunerConfig samConfig(String method, boolean tuneDecoder) {
+        Methods.Method m;
+        try {
+            m = Methods.segmentationMethod(method);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(command.commandLine(), e.getMessage());
+        }
+        refuseOthers(method, m.options());
+        try {
+            return Methods.samConfig(method, options(), tuneDecoder);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(command.commandLine(), "--method " + method + ": " + e.getMessage());
+        }
+    }
+
     /** Fails (usage error) unless {@code method} exists and takes every method option given; {@code extra} are accepted too. */
     void check(String method, Set<String> extra) {
         if (!Methods.names().contains(method) && !extra.contains(method)) {
             throw new ParameterException(command.commandLine(), "unknown --method '" + method + "'; methods: "
                     + String.join(", ", Methods.names()));
         }
-        Set<String> allowed = Methods.names().contains(method) ? Methods.options(method) : Set.of();
+        refuseOthers(method, Methods.names().contains(method) ? Methods.options(method) : Set.of());
+    }
+
+    private void refuseOthers(String method, Set<String> allowed) {
         List<String> refused = new ArrayList<>();
         Set<String> mine = new java.util.HashSet<>();
         self.options().forEach(o -> mine.add(o.longestName()));
@@ -130,6 +159,7 @@ final class MethodFlags {
 
     private MethodOptions options() {
         return new MethodOptions(target, rank, alpha, dropout, rslora, qkvSlices, init, dropRate, mask, fixedExperts,
-                schedule, promptLength, projection, bottleneck, activation, adapterScale, feedforward, layers);
+                schedule, promptLength, projection, bottleneck, activation, adapterScale, feedforward, layers,
+                submodules, central ? Boolean.TRUE : null);
     }
 }

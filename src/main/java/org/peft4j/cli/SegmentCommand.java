@@ -1,6 +1,5 @@
 package org.peft4j.cli;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import org.peft4j.data.DataException;
 import org.peft4j.data.ImageFolder;
@@ -8,11 +7,9 @@ import org.peft4j.data.RawImage;
 import org.peft4j.io.AtomicFiles;
 import org.peft4j.io.Json;
 import org.peft4j.io.SafetensorsWriter;
-import org.peft4j.models.sam.SamCheckpoint;
-import org.peft4j.models.sam.SamConfig;
 import org.peft4j.models.sam.SamModel;
 import org.peft4j.models.sam.SamPredictor;
-import org.peft4j.peft.PeftModel;
+import org.peft4j.train.SamPretraining;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -21,7 +18,6 @@ import picocli.CommandLine.Option;
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -40,9 +36,8 @@ final class SegmentCommand implements Callable<Integer> {
     /** Overlay colours, one per mask. */
     private static final int[][] COLOURS = {{230, 60, 50}, {50, 110, 230}, {60, 190, 80}, {240, 180, 30}};
 
-    @Option(names = "--model", required = true, paramLabel = "DIR|PRESET",
-            description = "SAM model folder (config.json + model.safetensors, official or Hugging Face names) or a preset "
-                    + "(sam-tiny, sam-vit-b, sam-vit-l, sam-vit-h: random weights).")
+    @Option(names = "--model", paramLabel = "DIR|NAME", defaultValue = SamPretraining.MODEL,
+            description = SamModels.DESCRIPTION + " Default: ${DEFAULT-VALUE}.")
     String model;
 
     @Option(names = "--adapter", paramLabel = "DIR", description = "Adapter folder for the model (PEFT format).")
@@ -104,7 +99,7 @@ final class SegmentCommand implements Callable<Integer> {
             }
         }
         try (NDManager manager = NDManager.newBaseManager()) {
-            SamModel sam = load(manager);
+            SamModel sam = SamModels.load(model, adapter, manager, true);
             SamPredictor predictor = new SamPredictor(sam, image, manager);
             SamModel.Masks m = predictor.predict(xy.length == 0 ? null : xy, labels, b, multimask);
             int count = (int) m.masks().getShape().get(1);
@@ -151,31 +146,6 @@ final class SegmentCommand implements Callable<Integer> {
             }
         }
         return 0;
-    }
-
-    private SamModel load(NDManager manager) throws IOException {
-        SamModel sam;
-        Path dir = Path.of(model);
-        if (Files.isDirectory(dir)) {
-            try {
-                sam = SamCheckpoint.load(dir, manager);
-            } catch (IOException e) {
-                throw new UsageException(e.getMessage());
-            }
-        } else if (SamConfig.isPreset(model)) {
-            LOG.warn("'{}' is a preset: random weights (seed {}), not a pretrained model", model, Models.PRESET_SEED);
-            sam = new SamModel(SamConfig.preset(model));
-            Engine.getInstance().setRandomSeed(Models.PRESET_SEED);
-            sam.initialize(manager);
-        } else {
-            throw new UsageException(model + ": not a SAM model folder (config.json + model.safetensors) nor a preset "
-                    + SamConfig.presets());
-        }
-        if (adapter != null) {
-            PeftModel peft = new PeftModel(sam, "", manager);
-            peft.load(adapter, PeftModel.DEFAULT_ADAPTER);
-        }
-        return sam;
     }
 
     private static float[] numbers(String option, String text, int min, int max) {

@@ -6,7 +6,12 @@ import org.peft4j.data.ImageDataset;
 import org.peft4j.data.ImageDatasets;
 import org.peft4j.io.AtomicFiles;
 import org.peft4j.io.Json;
+import org.peft4j.data.seg.SegData;
+import org.peft4j.data.seg.SegDomains;
+import org.peft4j.models.sam.SamModel;
 import org.peft4j.models.vit.VitForImageClassification;
+import org.peft4j.train.SamPretraining;
+import org.peft4j.train.SegFineTuning;
 import org.peft4j.train.FineTuning;
 import org.peft4j.peft.Methods;
 import org.peft4j.train.TrainConfig;
@@ -21,34 +26,49 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = "Fine-tune a ViT on an image dataset; writes the adapter (PEFT format), metrics.jsonl "
-                + "and prints a JSON summary.")
+        description = {"Fine-tune a ViT on an image dataset (--task classification, the default) or SAM on "
+                + "image + mask pairs (--task segmentation); writes the adapter (PEFT format), metrics.jsonl and "
+                + "summary.json, and prints a JSON summary.",
+                "",
+                "Segmentation: promptable training (each image gives one region of its mask, prompted by a random point "
+                        + "set or a jittered box; focal + dice + IoU-head loss), then the test split is scored with "
+                        + "fixed prompts (each region's deepest pixel; its box): mIoU over the foreground classes."})
 final class TrainCommand implements Callable<Integer> {
 
-    @Mixin
-    ModelOption model;
+    @Option(names = "--model", paramLabel = "DIR|PRESET",
+            description = "Classification: a ViT folder (config.json + model.safetensors, Hugging Face or timm names) or "
+                    + "preset (required). Segmentation: " + SamModels.DESCRIPTION + " Default " + SamPretraining.MODEL + ".")
+    String model;
+
+    @Option(names = "--task", defaultValue = "classification",
+            description = "classification (a ViT) or segmentation (SAM); default ${DEFAULT-VALUE}.")
+    String task;
 
     @Option(names = "--data", required = true,
-            description = "fashion-mnist, fashion-mnist:DIR, folder:PATH or suite:TASK (its fixed train/val/test splits; "
-                    + "--val-fraction does not apply).")
+            description = "Classification: fashion-mnist, fashion-mnist:DIR, folder:PATH or suite:TASK (its fixed "
+                    + "train/val/test splits; --val-fraction does not apply). Segmentation: " + SegData.ACCEPTED + ".")
     String data;
 
     @Option(names = "--method", defaultValue = "lora",
-            description = "lora, dora, pissa, mlae, adapter-houlsby, adapter-pfeiffer, adaptformer, vpt-shallow, vpt-deep, "
-                    + "prefix, bitfit, ssf, ia3, head or full (default ${DEFAULT-VALUE}).")
+            description = "Classification: lora, dora, pissa, mlae, adapter-houlsby, adapter-pfeiffer, adaptformer, "
+                    + "vpt-shallow, vpt-deep, prefix, mopeft, bitfit, ssf, ia3, head or full. Segmentation: mopeft, lora, "
+                    + "adapter, prefix, vpt or decoder-only. Default ${DEFAULT-VALUE}.")
     String method;
 
     @Mixin
     MethodFlags methodFlags;
 
-    @Option(names = "--epochs", defaultValue = "3")
-    int epochs;
+    @Option(names = "--tune-decoder", description = "Segmentation: train SAM's mask decoder too (saved with the adapter).")
+    boolean tuneDecoder;
+
+    @Option(names = "--epochs", description = "Epochs (default 3; 12 for segmentation).")
+    Integer epochs;
 
     @Option(names = "--lr", description = "Peak learning rate (default: 1e-4 for full, 1e-3 otherwise).")
     Double lr;
 
-    @Option(names = "--batch-size", defaultValue = "32")
-    int batchSize;
+    @Option(names = "--batch-size", description = "Batch size (default 32; 16 for segmentation).")
+    Integer batchSize;
 
     @Option(names = "--weight-decay", defaultValue = "0.01")
     double weightDecay;
@@ -68,6 +88,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--val-fraction", defaultValue = "0.1")
     double valFraction;
 
+    @Option(names = "--test-fraction", defaultValue = "0.2",
+            description = "Segmentation folders without train/ and test/: the held-out share (default ${DEFAULT-VALUE}).")
+    double testFraction;
+
     @Option(names = "--limit-per-class", description = "Use at most N training images per class (few-shot runs).")
     Integer limitPerClass;
 
@@ -82,6 +106,20 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (task.equals("segmentation")) {
+            return segmentation();
+        }
+        if (!task.equals("classification")) {
+            throw new UsageException("--task must be classification or segmentation, got '" + task + "'");
+        }
+        if (model == null) {
+            throw new UsageException("--model is required for classification (a ViT folder or preset)");
+        }
+        if (tuneDecoder) {
+            throw new UsageException("--tune-decoder applies to --task segmentation");
+        }
+        int batchSize = this.batchSize != null ? this.batchSize : 32;
+        int epochs = this.epochs != null ? this.epochs : 3;
         method = Methods.canonical(method);
         methodFlags.check(method, java.util.Set.of()); // usage errors before any work
         DataSpec.Splits splits = DataSpec.resolve(data, valFraction, seed);
@@ -93,14 +131,51 @@ final class TrainCommand implements Callable<Integer> {
         TrainConfig config = new TrainConfig(epochs, batchSize, peak, weightDecay, warmup, gradAccum, maxGradNorm,
                 seed, 20, true);
         try (NDManager manager = NDManager.newBaseManager()) {
-            VitForImageClassification vit = Models.base(model.model, splits.train().classes(), manager);
+            VitForImageClassification vit = Models.base(model, splits.train().classes(), manager);
             ai.djl.engine.Engine.getInstance().setRandomSeed((int) seed); // after the base: a preset seeds its own weights
             TunerConfig tuner = methodFlags.config(method, vit);
             if (tuner instanceof LoraConfig lora) { // as PEFT records it; merge-adapters compares it
-                tuner = lora.withBaseModel(Models.identity(model.model));
+                tuner = lora.withBaseModel(Models.identity(model));
             }
             FineTuning.Outcome outcome = FineTuning.run(vit, method, tuner, config, splits, out, manager, !noProgress, resume);
             Map<String, Object> summary = outcome.toJson();
+            summary.put("n_train", splits.train().size());
+            summary.put("n_test", splits.test().size());
+            summary.put("out", out.toString());
+            AtomicFiles.writeString(out.resolve("summary.json"), Json.toPythonStyle(summary) + "\n");
+            System.out.println(Json.MAPPER.writeValueAsString(summary));
+        }
+        return 0;
+    }
+
+    /** {@code --task segmentation}: SAM on image + mask pairs. */
+    private int segmentation() throws Exception {
+        String sam = model != null ? model : SamPretraining.MODEL;
+        TunerConfig tuner = methodFlags.samConfig(method, tuneDecoder);
+        if (tuneDecoder && tuner == null) {
+            throw new UsageException("--tune-decoder adds the decoder to an adapter; decoder-only trains it already");
+        }
+        SegDomains.Splits splits;
+        try {
+            splits = SegData.resolve(data, SegDomains.Sizes.FULL, testFraction, seed);
+        } catch (IllegalArgumentException | org.peft4j.data.DataException e) {
+            throw new UsageException(e.getMessage());
+        }
+        int epochs = this.epochs != null ? this.epochs : 12;
+        int batchSize = this.batchSize != null ? this.batchSize : 16;
+        TrainConfig config = new TrainConfig(epochs, batchSize, lr != null ? lr : 1e-3, weightDecay, warmup, gradAccum,
+                maxGradNorm, seed, 10, false);
+        try (NDManager manager = NDManager.newBaseManager()) {
+            SamModel samModel = SamModels.load(sam, null, manager, !noProgress);
+            ai.djl.engine.Engine.getInstance().setRandomSeed((int) seed);
+            if (tuner instanceof LoraConfig lora) {
+                tuner = lora.withBaseModel(SamModels.identity(sam));
+            }
+            SegFineTuning.Outcome outcome = SegFineTuning.run(samModel, method, tuner, config, splits.train(),
+                    splits.test(), out, manager, !noProgress, resume, 0);
+            Map<String, Object> summary = outcome.toJson();
+            summary.put("task", "segmentation");
+            summary.put("tune_decoder", tuneDecoder);
             summary.put("n_train", splits.train().size());
             summary.put("n_test", splits.test().size());
             summary.put("out", out.toString());

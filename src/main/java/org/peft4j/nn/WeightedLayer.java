@@ -49,6 +49,11 @@ public abstract class WeightedLayer extends Module {
         return y;
     }
 
+    /** The layer without its hooks: {@code compute(x, W, b)} with the current (possibly merged) weights. */
+    public NDArray baseForward(NDArray x) {
+        return compute(x, value(weight), bias == null ? null : value(bias));
+    }
+
     public Parameter weight() {
         return weight;
     }

@@ -50,7 +50,7 @@ public final class Methods {
         add("vpt-deep", "fresh visual prompt tokens at every block", Set.of("prompt-len", "dropout", "layers"));
         add("prefix", "learned key/value prefixes in every block's attention", Set.of("prompt-len", "prefix-projection", "layers"));
         add("mopeft", "MoPEFT: gated LoRA (q, v) + prefix + adapter in every block, one learned gate per submodule",
-                Set.of("rank", "prompt-len", "bottleneck", "layers"));
+                Set.of("rank", "prompt-len", "bottleneck", "submodules", "central-gate", "layers"));
         add("bitfit", "biases only", Set.of("target"));
         add("ssf", "per-channel scale and shift after every layer", Set.of("target"));
         add("ia3", "(IA)³: learned rescaling of keys and values (all of a fused qkv) and of the MLP's inner activations",
@@ -59,7 +59,69 @@ public final class Methods {
         add("full", "every weight (full fine-tuning)", Set.of());
     }
 
+    /**
+     * The methods of promptable segmentation on SAM ({@code train --task segmentation}): each adapts
+     * every image-encoder block (MoPEFT's submodules one at a time, at MoPEFT's sizes, so the mixture
+     * is compared with its parts), or trains the mask decoder alone.
+     */
+    private static final Map<String, Method> SEGMENTATION = new LinkedHashMap<>();
+
+    static {
+        SEGMENTATION.put("mopeft", new Method("mopeft", "MoPEFT: gated LoRA (q, v) + prefix + adapter in every encoder block",
+                METHODS.get("mopeft").options()));
+        SEGMENTATION.put("lora", new Method("lora", "LoRA on the q and v thirds of every encoder qkv (r = 8, alpha = 16)", LORA));
+        SEGMENTATION.put("adapter", new Method("adapter", "a bottleneck adapter after every encoder MLP (m = 16)",
+                Set.of("bottleneck", "activation", "layers")));
+        SEGMENTATION.put("prefix", new Method("prefix", "10 learned key/value prefixes in every encoder attention (every window)",
+                Set.of("prompt-len", "layers")));
+        SEGMENTATION.put("vpt", new Method("vpt", "VPT-deep: 10 prompt tokens per encoder block, as keys and values in every window",
+                Set.of("prompt-len", "dropout", "layers")));
+        SEGMENTATION.put("decoder-only", new Method("decoder-only", "the mask decoder only; the image encoder frozen", Set.of()));
+    }
+
     private Methods() {}
+
+    public static List<String> segmentationNames() {
+        return List.copyOf(SEGMENTATION.keySet());
+    }
+
+    public static Method segmentationMethod(String name) {
+        Method m = SEGMENTATION.get(name);
+        if (m == null) {
+            throw new IllegalArgumentException("unknown segmentation method '" + name + "'; methods: "
+                    + String.join(", ", segmentationNames()));
+        }
+        return m;
+    }
+
+    /**
+     * The tuner config of segmentation method {@code method} for SAM (null for decoder-only); with
+     * {@code tuneDecoder} the mask decoder trains beside the adapter and is saved with it
+     * ({@code modules_to_save}).
+     */
+    public static TunerConfig samConfig(String method, MethodOptions o, boolean tuneDecoder) {
+        segmentationMethod(method);
+        List<String> save = tuneDecoder ? List.of(SAM_DECODER) : List.of();
+        int rank = or(o.rank(), 8);
+        return switch (method) {
+            case "mopeft" -> mopeft(o, rank, save);
+            case "lora" -> lora("lora", o.qkvSlices() == null ? withSlices(o, List.of("q", "v")) : o, true, rank, save);
+            case "adapter" -> new AdapterConfig(AdapterConfig.Style.PFEIFFER, or(o.bottleneck(), 16),
+                    or(o.activation(), "relu"), 1.0, o.layers(), save);
+            case "prefix" -> new PrefixConfig(or(o.promptLength(), 10), 0, 0.02, o.layers(), save);
+            case "vpt" -> new VptConfig(or(o.promptLength(), 10), true, or(o.dropout(), 0.0), o.layers(), save);
+            default -> null; // decoder-only
+        };
+    }
+
+    /** SAM's mask decoder, as a module path. */
+    public static final String SAM_DECODER = "mask_decoder";
+
+    private static MethodOptions withSlices(MethodOptions o, List<String> slices) {
+        return new MethodOptions(o.targets(), o.rank(), o.alpha(), o.dropout(), o.rslora(), slices, o.init(), o.dropRate(),
+                o.mask(), o.fixedExperts(), o.schedule(), o.promptLength(), o.projection(), o.bottleneck(), o.activation(),
+                o.adapterScale(), o.feedforward(), o.layers(), o.submodules(), o.central());
+    }
 
     private static void add(String name, String description, Set<String> options) {
         METHODS.put(name, new Method(name, description, options));
@@ -118,13 +180,17 @@ public final class Methods {
             case "vpt-shallow", "vpt-deep" -> new VptConfig(or(o.promptLength(), 10), method.equals("vpt-deep"),
                     or(o.dropout(), 0.0), o.layers(), head);
             case "prefix" -> new PrefixConfig(or(o.promptLength(), 10), or(o.projection(), 0), 0.02, o.layers(), head);
-            case "mopeft" -> new MopeftConfig(MopeftConfig.SUBMODULES, rank, or(o.promptLength(), 10),
-                    or(o.bottleneck(), 16), o.layers(), head);
+            case "mopeft" -> mopeft(o, rank, head);
             case "bitfit" -> new BitFitConfig(targets(o.targets(), null), head);
             case "ssf" -> new SsfConfig(targets(o.targets(), null), 0.02, head);
             case "ia3" -> ia3(o, fused, head);
             default -> null; // head, full
         };
+    }
+
+    private static MopeftConfig mopeft(MethodOptions o, int rank, List<String> save) {
+        return new MopeftConfig(or(o.submodules(), MopeftConfig.SUBMODULES), rank, or(o.promptLength(), 10),
+                or(o.bottleneck(), 16), or(o.central(), false), o.layers(), save);
     }
 
     private static LoraConfig lora(String method, MethodOptions o, boolean fused, int rank, List<String> head) {

@@ -61,7 +61,8 @@ public record MethodSpec(String label, String method, MethodOptions options) {
                 v.get("mask", s -> s), v.ints("fixed-experts"), v.get("schedule", s -> s),
                 v.get("prompt-len", Integer::valueOf), v.get("prefix-projection", Integer::valueOf),
                 v.get("bottleneck", Integer::valueOf), v.get("activation", s -> s),
-                v.get("adapter-scale", Double::valueOf), v.strings("feedforward"), v.ints("layers"));
+                v.get("adapter-scale", Double::valueOf), v.strings("feedforward"), v.ints("layers"),
+                v.strings("submodules"), v.get("central-gate", Values::bool));
         return new MethodSpec(spec, method, options);
     }
 

@@ -77,7 +77,7 @@ class EveryMethodTest extends ManagedTest {
 
     private static MethodOptions opts(Integer rank, Integer bottleneck, Integer promptLength, Integer projection) {
         return new MethodOptions(null, rank, null, null, null, null, null, null, null, null, null, promptLength,
-                projection, bottleneck, null, null, null, null);
+                projection, bottleneck, null, null, null, null, null, null);
     }
 
     private VitForImageClassification vit() throws IOException {

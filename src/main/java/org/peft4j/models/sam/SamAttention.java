@@ -9,6 +9,7 @@ import org.peft4j.nn.ForwardContext;
 import org.peft4j.nn.Initializers;
 import org.peft4j.nn.LinearLayer;
 import org.peft4j.nn.Module;
+import org.peft4j.nn.Ops;
 
 /**
  * SAM's encoder attention on a token grid {@code [B, H, W, C]} (a window or the whole map): fused
@@ -63,19 +64,27 @@ final class SamAttention extends Module {
         NDArray q = t.get(0);
         NDArray k = t.get(1);
         NDArray v = t.get(2);
-        NDArray logits = q.mul(scale).matMul(k.transpose(0, 2, 1)); // [B·nH, HW, HW]
+        NDArray qs = Ops.scale(q, scale); // a scalar on the autograd path must outlive the backward (DJL-NOTES)
+        NDArray logits = qs.matMul(k.transpose(0, 2, 1)); // [B·nH, HW, HW]
         if (relPosH != null) {
             logits = addRelativePositions(logits, q, h, w, ctx.training());
         }
         if (prefixes != null) {
             NDArray pk = heads(prefixes.get(0), b);
             NDArray pv = heads(prefixes.get(1), b);
-            logits = NDArrays.concat(new NDList(q.mul(scale).matMul(pk.transpose(0, 2, 1)), logits), 2);
+            logits = NDArrays.concat(new NDList(qs.matMul(pk.transpose(0, 2, 1)), logits), 2);
             v = NDArrays.concat(new NDList(pv, v), 1);
         }
         NDArray out = logits.softmax(-1).matMul(v) // [B·nH, HW, hd]
                 .reshape(b, numHeads, h, w, headDim).transpose(0, 2, 3, 1, 4).reshape(b, h, w, c);
         return proj.forward(out, ctx);
+    }
+
+    /** Keys and values {@code [B, P, C]} of normalised tokens {@code [B, P, C]} through the base qkv (no hooks). */
+    NDList keyValuesOf(NDArray tokens) {
+        long c = tokens.getShape().get(2);
+        NDArray kv = qkv.baseForward(tokens);
+        return new NDList(kv.get(":, :, " + c + ":" + 2 * c), kv.get(":, :, " + 2 * c + ":"));
     }
 
     /** {@code [B, P, C]} → {@code [B·nH, P, hd]}, heads split as the keys are. */

@@ -49,6 +49,16 @@ public final class SamBlock extends Module implements HookedBlock {
         return hooks;
     }
 
+    @Override
+    public boolean takesTokens() {
+        return false;
+    }
+
+    @Override
+    public NDList promptKeyValues(NDArray tokens, ForwardContext ctx) {
+        return attn.keyValuesOf(norm1.forward(tokens, ctx));
+    }
+
     /** 0 for global attention. */
     public int window() {
         return window;

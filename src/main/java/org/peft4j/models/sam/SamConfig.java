@@ -31,6 +31,11 @@ public record SamConfig(SamEncoderConfig encoder, SamPromptEncoder.Config prompt
         PRESETS.put("sam-tiny", new SamConfig(new SamEncoderConfig(64, 8, 3, 64, 4, 2, 4.0, 32, true, true, true, 5,
                 List.of(1, 3), 1e-6f), new SamPromptEncoder.Config(32, 8, 8, 64, 64, 16),
                 new SamMaskDecoder.Config(32, 3, 2, 2, 64, 2, 3, 32), MEAN, STD));
+        // The project's default SAM (pretrained on the generated shapes task): 96x96 input, 12x12 tokens,
+        // windows of 6 with global blocks 2 and 5 as in the official layout, small enough to train on 2 cores.
+        PRESETS.put("sam-mini", new SamConfig(new SamEncoderConfig(96, 8, 3, 96, 6, 4, 4.0, 64, true, true, true, 6,
+                List.of(2, 5), 1e-6f), new SamPromptEncoder.Config(64, 12, 12, 96, 96, 16),
+                new SamMaskDecoder.Config(64, 3, 2, 4, 256, 2, 3, 64), MEAN, STD));
     }
 
     private static SamConfig official(int width, int depth, int heads, List<Integer> global) {

@@ -59,13 +59,26 @@ public final class SamModel extends Module {
      */
     public Masks segment(NDArray embedding, SamPromptEncoder.Prompts prompts, boolean multimask, int inputH, int inputW,
                          int originalH, int originalW, ForwardContext ctx) {
-        NDManager m = embedding.getManager();
-        NDArray sparse = promptEncoder.sparse(prompts, m);
-        NDArray dense = promptEncoder.dense(prompts, m, ctx);
-        SamMaskDecoder.Output o = maskDecoder.predict(embedding, promptEncoder.densePositional(m), sparse, dense,
-                multimask, ctx);
+        SamMaskDecoder.Output o = decode(embedding, prompts, multimask, ctx);
         return new Masks(postprocess(o.lowResMasks(), inputH, inputW, originalH, originalW), o.lowResMasks(),
                 o.iouPredictions());
+    }
+
+    /**
+     * Prompt encoder and mask decoder on image embeddings {@code [1 or B, C, h, w]} for B prompt sets:
+     * one image's embedding serves every prompt set, or B embeddings are paired with B prompt sets
+     * (training on a batch of images). Low-res masks {@code [B, M, 4h, 4w]} and IoU scores.
+     */
+    public SamMaskDecoder.Output decode(NDArray embedding, SamPromptEncoder.Prompts prompts, boolean multimask,
+                                       ForwardContext ctx) {
+        NDManager m = embedding.getManager();
+        long images = embedding.getShape().get(0);
+        if (images != 1 && images != prompts.batch()) {
+            throw new IllegalArgumentException(images + " image embeddings for " + prompts.batch() + " prompt sets");
+        }
+        NDArray sparse = promptEncoder.sparse(prompts, m);
+        NDArray dense = promptEncoder.dense(prompts, m, ctx);
+        return maskDecoder.predict(embedding, promptEncoder.densePositional(m), sparse, dense, multimask, ctx);
     }
 
     /**

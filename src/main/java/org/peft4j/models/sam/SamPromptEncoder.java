@@ -11,6 +11,7 @@ import org.peft4j.nn.Conv2dLayer;
 import org.peft4j.nn.ForwardContext;
 import org.peft4j.nn.Initializers;
 import org.peft4j.nn.Module;
+import org.peft4j.nn.Ops;
 
 /**
  * SAM's prompt encoder (official {@code PromptEncoder}): points and box corners become sparse tokens
@@ -28,7 +29,7 @@ public final class SamPromptEncoder extends Module {
 
     /** One batch of prompt sets; any may be null. points {@code [B,N,2]}, labels {@code [B,N]}, boxes {@code [B,4]}, masks {@code [B,1,4h,4w]}. */
     public record Prompts(NDArray points, NDArray labels, NDArray boxes, NDArray masks) {
-        long batch() {
+        public long batch() {
             return points != null ? points.getShape().get(0) : boxes != null ? boxes.getShape().get(0)
                     : masks != null ? masks.getShape().get(0) : 1;
         }
@@ -68,7 +69,8 @@ public final class SamPromptEncoder extends Module {
 
     /** Random-Fourier features of coordinates in [0,1] {@code [..., 2]} → {@code [..., d]}: [sin | cos] of 2π(2c−1)G. */
     private NDArray positional(NDArray unit) {
-        NDArray projected = unit.mul(2f).sub(1f).matMul(value(gaussian)).mul((float) (2 * Math.PI));
+        // Ops.scale: a scalar on the autograd path must outlive the backward pass (DJL-NOTES)
+        NDArray projected = Ops.scale(unit.mul(2f).sub(1f).matMul(value(gaussian)), (float) (2 * Math.PI));
         return NDArrays.concat(new NDList(projected.sin(), projected.cos()), -1);
     }
 

@@ -5,6 +5,7 @@ import ai.djl.ndarray.types.Shape;
 import org.peft4j.nn.ForwardContext;
 import org.peft4j.nn.LinearLayer;
 import org.peft4j.nn.Module;
+import org.peft4j.nn.Ops;
 
 /** The mask decoder's attention: q/k/v projections to an inner width (the cross-attentions downsample it), heads contiguous, out-projection back. */
 final class TwoWayAttention extends Module {
@@ -32,7 +33,7 @@ final class TwoWayAttention extends Module {
         NDArray kh = split(k.forward(key, ctx));
         NDArray vh = split(v.forward(value, ctx));
         long perHead = qh.getShape().get(3);
-        NDArray attn = qh.matMul(kh.transpose(0, 1, 3, 2)).div((float) Math.sqrt(perHead)).softmax(-1);
+        NDArray attn = Ops.scale(qh.matMul(kh.transpose(0, 1, 3, 2)), (float) (1 / Math.sqrt(perHead))).softmax(-1);
         NDArray o = attn.matMul(vh); // [B, heads, N, c]
         Shape s = o.getShape();
         return out.forward(o.transpose(0, 2, 1, 3).reshape(s.get(0), s.get(2), s.get(1) * s.get(3)), ctx);

@@ -76,6 +76,16 @@ public final class VitAttention extends Module {
         return output.forward(context, ctx);
     }
 
+    /** Keys and values {@code [B, P, d]} of normalised tokens through the base projections (no hooks). */
+    NDList keyValuesOf(NDArray tokens) {
+        if (qkv != null) {
+            long d = tokens.getShape().get(2);
+            NDArray kv = qkv.baseForward(tokens);
+            return new NDList(kv.get(":, :, " + d + ":" + 2 * d), kv.get(":, :, " + 2 * d + ":"));
+        }
+        return new NDList(key.baseForward(tokens), value.baseForward(tokens));
+    }
+
     private NDArray heads(NDArray t, long b, long n, long hd) {
         return t.reshape(b, n, numHeads, hd).transpose(0, 2, 1, 3);
     }

@@ -1,6 +1,7 @@
 package org.peft4j.models.vit;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.nn.Activation;
 import org.peft4j.nn.BlockHooks;
 import org.peft4j.nn.ForwardContext;
@@ -36,6 +37,11 @@ public final class VitLayer extends Module implements HookedBlock {
     @Override
     public BlockHooks blockHooks() {
         return hooks;
+    }
+
+    @Override
+    public NDList promptKeyValues(NDArray tokens, ForwardContext ctx) {
+        return attention.keyValuesOf(norm1.forward(tokens, ctx));
     }
 
     @Override

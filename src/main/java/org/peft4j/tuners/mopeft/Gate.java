@@ -40,6 +40,37 @@ final class Gate {
         return g;
     }
 
+    /**
+     * Several gates reading the same {@code x [B, ..., d]} in one matmul: {@code [B, G]}, column i the
+     * values of {@code gates[i]} (what {@link #of} gives each, with the same bookkeeping).
+     */
+    static NDArray ofAll(java.util.List<Gate> gates, NDArray x, boolean training) {
+        if (gates.size() == 1) {
+            return gates.get(0).of(x, training).expandDims(1);
+        }
+        ai.djl.ndarray.NDList ws = new ai.djl.ndarray.NDList();
+        ai.djl.ndarray.NDList bs = new ai.djl.ndarray.NDList();
+        for (Gate g : gates) {
+            ws.add(g.weight.getArray());
+            bs.add(g.bias.getArray());
+        }
+        NDArray w = ai.djl.ndarray.NDArrays.concat(ws, 0); // [G, d]
+        w.attach(x.getManager()); // made from parameters: free it with the step (DJL-NOTES)
+        NDArray b = ai.djl.ndarray.NDArrays.concat(bs, 0);
+        b.attach(x.getManager());
+        NDArray s = Activation.sigmoid(Linear.linear(x, w, b).singletonOrThrow()); // [B, ..., G]
+        NDArray all = s.reshape(x.getShape().get(0), -1, gates.size()).mean(new int[] {1}); // [B, G]
+        if (!training) {
+            float[] v = all.toFloatArray();
+            int n = gates.size();
+            for (int i = 0; i < v.length; i++) { // row-major [B, G]: one value per example and gate
+                gates.get(i % n).sum += v[i];
+                gates.get(i % n).count++;
+            }
+        }
+        return all;
+    }
+
     /** The mean gate value over everything seen outside training since the last reset, or NaN. */
     double mean() {
         return count == 0 ? Double.NaN : sum / count;

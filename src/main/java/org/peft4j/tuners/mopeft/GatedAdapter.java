@@ -30,8 +30,12 @@ final class GatedAdapter implements BranchHook {
     private final Parameter upBias;
     private final int dim;
 
-    GatedAdapter(int dim, int bottleneck) {
+    private final BlockGates block;
+
+    /** {@code block}: the block's gates, whose central weights (if any) scale this gate. */
+    GatedAdapter(int dim, int bottleneck, BlockGates block) {
         this.dim = dim;
+        this.block = block;
         gate = new Gate("gate_adapter", dim);
         lnWeight = Hook.parameter("adapter.ln.weight", new Shape(dim), Initializers.ones());
         lnBias = Hook.parameter("adapter.ln.bias", new Shape(dim), Initializers.zeros());
@@ -56,7 +60,8 @@ final class GatedAdapter implements BranchHook {
                 .singletonOrThrow();
         NDArray z = Activation.relu(Linear.linear(xa, downWeight.getArray(), downBias.getArray()).singletonOrThrow());
         NDArray a = Linear.linear(z, upWeight.getArray(), upBias.getArray()).singletonOrThrow();
-        NDArray g = Gate.expand(gate.of(input, ctx.training()), input.getShape().get(0), input.getShape().dimension());
+        NDArray g = Gate.expand(block.centrally(gate.of(input, ctx.training()), "adapter"), input.getShape().get(0),
+                input.getShape().dimension());
         return output.add(a.mul(g));
     }
 }

@@ -3,6 +3,7 @@ package org.peft4j.tuners.mopeft;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
@@ -65,14 +66,37 @@ final class GatedLora implements LayerHook {
         }
         int dims = x.getShape().dimension();
         long batch = x.getShape().get(0);
-        NDArray dq = aQ == null ? null : delta(x, aQ, bQ).mul(Gate.expand(gates.currentQ, batch, dims));
-        NDArray dv = aV == null ? null : delta(x, aV, bV).mul(Gate.expand(gates.currentV, batch, dims));
         if (!fused) {
-            return y.add(isValue ? dv : dq);
+            Parameter a = isValue ? aV : aQ;
+            Parameter b = isValue ? bV : bQ;
+            return y.add(delta(x, a, b).mul(Gate.expand(isValue ? gates.currentV : gates.currentQ, batch, dims)));
         }
-        long[] shape = dq.getShape().getShape().clone();
-        NDArray zeros = dq.getManager().zeros(new Shape(shape), dq.getDataType());
-        return y.add(NDArrays.concat(new NDList(dq, zeros, dv), -1)); // [q | k | v]
+        // Both thirds in two matmuls: z = x·[A_q; A_v]ᵀ, each half times its gate, then z·B'ᵀ with
+        // B' = [[B_q, 0], [0, 0], [0, B_v]] ([3·out, 2r]), so k gets nothing and no [.., 3·out] zeros are added.
+        // Arrays made from parameters attach to the parameters' manager (DJL-NOTES): move them to the step's.
+        NDManager m = x.getManager();
+        long r = aQ.getArray().getShape().get(0);
+        NDArray a = NDArrays.concat(new NDList(aQ.getArray(), aV.getArray()), 0); // [2r, in]
+        a.attach(m);
+        NDArray z = Linear.linear(x, a).singletonOrThrow(); // [.., 2r]
+        NDArray g = NDArrays.concat(new NDList(
+                Gate.expand(gates.currentQ, batch, dims).broadcast(gateShape(z, r)),
+                Gate.expand(gates.currentV, batch, dims).broadcast(gateShape(z, r))), -1);
+        NDArray zero = m.zeros(new Shape(out, r));
+        NDArray top = NDArrays.concat(new NDList(bQ.getArray(), zero), 1);
+        top.attach(m);
+        NDArray bottom = NDArrays.concat(new NDList(zero, bV.getArray()), 1);
+        NDArray bFull = NDArrays.concat(new NDList(top, m.zeros(new Shape(out, 2 * r)), bottom), 0); // [3·out, 2r]
+        return y.add(Linear.linear(z.mul(g), bFull).singletonOrThrow());
+    }
+
+    /** {@code [batch, 1, .., 1, r]}: a gate broadcast over one half of z's last axis. */
+    private static Shape gateShape(NDArray z, long r) {
+        long[] shape = new long[z.getShape().dimension()];
+        java.util.Arrays.fill(shape, 1);
+        shape[0] = z.getShape().get(0);
+        shape[shape.length - 1] = r;
+        return new Shape(shape);
     }
 
     private static NDArray delta(NDArray x, Parameter a, Parameter b) {

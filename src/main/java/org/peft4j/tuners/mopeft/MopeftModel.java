@@ -14,7 +14,7 @@ import java.util.Map;
 /**
  * MoPEFT's injection rule: in every chosen block, a {@link BlockGates} on the key/value hook point,
  * a {@link GatedLora} on the block's query and value projections (or its fused qkv), and a
- * {@link GatedAdapter} on the MLP branch.
+ * {@link GatedAdapter} on the MLP branch; prefixes and visual prompts live in the {@link BlockGates}.
  */
 public final class MopeftModel {
 
@@ -25,13 +25,13 @@ public final class MopeftModel {
         Injection injection = new Injection();
         for (Map.Entry<String, HookedBlock> e : blocks.entrySet()) {
             BlockHooks hooks = e.getValue().blockHooks();
-            BlockGates gates = new BlockGates(hooks.dim(), config);
+            BlockGates gates = new BlockGates(e.getValue(), config);
             injection.place(e.getKey(), hooks.keyValues(), gates);
             if (config.has("lora")) {
                 placeLora(injection, e.getKey(), (Module) e.getValue(), gates, config.rank());
             }
             if (config.has("adapter")) {
-                injection.place(e.getKey(), hooks.mlpBranch(), new GatedAdapter(hooks.dim(), config.bottleneck()));
+                injection.place(e.getKey(), hooks.mlpBranch(), new GatedAdapter(hooks.dim(), config.bottleneck(), gates));
             }
         }
         return injection;
@@ -70,6 +70,14 @@ public final class MopeftModel {
                 put(block, "lora_q", g.loraQ);
                 put(block, "lora_v", g.loraV);
                 put(block, "prefix", g.prefix);
+                put(block, "vpt", g.vpt);
+                if (g.centralCount > 0) {
+                    for (String sub : List.copyOf(g.submodulesForReport())) {
+                        block.put("central_" + sub, g.centralSum[g.column(sub)] / g.centralCount);
+                    }
+                    java.util.Arrays.fill(g.centralSum, 0);
+                    g.centralCount = 0;
+                }
             } else if (pl.hook() instanceof GatedAdapter a) {
                 put(block, "adapter", a.gate);
             }

@@ -38,7 +38,7 @@ class MopeftTest extends ManagedTest {
     }
 
     private static MopeftConfig config(String... subs) {
-        return new MopeftConfig(List.of(subs), 2, 3, 4, null, null);
+        return new MopeftConfig(List.of(subs), 2, 3, 4, false, null, null);
     }
 
     private NDArray random(long... shape) {
@@ -47,7 +47,18 @@ class MopeftTest extends ManagedTest {
 
     @Test
     void aGateIsTheTokenMeanOfASigmoidPerExample() {
-        BlockGates gates = new BlockGates(4, config("lora", "prefix"));
+        org.peft4j.nn.BlockHooks hooks = new org.peft4j.nn.BlockHooks(0, 4, 1, 0, 12);
+        BlockGates gates = new BlockGates(new org.peft4j.nn.HookedBlock() {
+            @Override
+            public org.peft4j.nn.BlockHooks blockHooks() {
+                return hooks;
+            }
+
+            @Override
+            public NDList promptKeyValues(NDArray tokens, ForwardContext ctx) {
+                throw new AssertionError("no prompts here");
+            }
+        }, config("lora", "prefix"));
         gates.parameters().values().forEach(p -> p.initialize(manager, ai.djl.ndarray.types.DataType.FLOAT32));
         NDArray h = random(2, 3, 4);
         NDList kv = gates.prefixes(h, ForwardContext.INFERENCE);
@@ -132,6 +143,60 @@ class MopeftTest extends ManagedTest {
             assertEquals(List.of("lora_q", "lora_v", "prefix", "adapter"), List.copyOf(b.keySet()));
             b.values().forEach(v -> assertTrue(v > 0 && v < 1, b.toString()));
         });
+    }
+
+    @Test
+    void visualPromptsAndTheCentralGateJoinOnSamAndTheCentralWeightsSumToOne() {
+        SamImageEncoder encoder = new SamImageEncoder(SamConfig.preset("sam-tiny").encoder());
+        encoder.initialize(manager);
+        PeftModel peft = new PeftModel(encoder, "", manager);
+        peft.addAdapter("m", new MopeftConfig(MopeftConfig.ALL_SUBMODULES, 2, 3, 4, true, null, null));
+        for (var p : peft.trainableParameters().entrySet()) {
+            if (p.getKey().contains("lora_B") || p.getKey().contains("adapter.up")) {
+                p.getValue().getArray().set(random(p.getValue().getArray().getShape().getShape()).mul(0.1f).toFloatArray());
+            }
+        }
+        NDArray x = random(2, 3, 64, 64);
+        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            gc.backward(encoder.forward(x, ForwardContext.TRAINING).square().mean());
+        }
+        for (var p : peft.trainableParameters().entrySet()) {
+            assertTrue(p.getValue().getArray().getGradient().abs().sum().getFloat() > 0, p.getKey() + " gets no gradient");
+        }
+        encoder.forward(x, ForwardContext.INFERENCE);
+        Map<String, Map<String, Double>> summary = MopeftModel.gateSummary(peft.placements("m"));
+        summary.values().forEach(b -> {
+            assertTrue(b.keySet().containsAll(List.of("lora_q", "prefix", "vpt", "adapter", "central_vpt")), b.toString());
+            double central = b.entrySet().stream().filter(e -> e.getKey().startsWith("central_"))
+                    .mapToDouble(Map.Entry::getValue).sum();
+            assertEquals(1.0, central, 1e-5, b.toString());
+        });
+    }
+
+    @Test
+    void onAFusedQkvTheQAndVThirdsMoveByTheirGatedDeltasAndKStays() {
+        SamImageEncoder encoder = new SamImageEncoder(SamConfig.preset("sam-tiny").encoder());
+        encoder.initialize(manager);
+        PeftModel peft = new PeftModel(encoder, "", manager);
+        peft.addAdapter("m", config("lora"));
+        GatedLora lora = (GatedLora) peft.placements("m").stream().filter(pl -> pl.hook() instanceof GatedLora)
+                .findFirst().orElseThrow().hook();
+        BlockGates gates = (BlockGates) peft.placements("m").stream().filter(pl -> pl.hook() instanceof BlockGates)
+                .findFirst().orElseThrow().hook();
+        for (String b : List.of("lora_B.q.weight", "lora_B.v.weight")) {
+            var p = lora.parameters().get(b).getArray();
+            p.set(random(p.getShape().getShape()).toFloatArray());
+        }
+        NDArray h = random(2, 5, 64);
+        gates.prefixes(h, ForwardContext.INFERENCE);
+        NDArray y = random(2, 5, 192);
+        NDArray got = lora.adaptOutput(h, y, y, ForwardContext.INFERENCE);
+        NDArray dq = h.matMul(lora.parameters().get("lora_A.q.weight").getArray().transpose())
+                .matMul(lora.parameters().get("lora_B.q.weight").getArray().transpose()).mul(gates.currentQ.reshape(2, 1, 1));
+        NDArray dv = h.matMul(lora.parameters().get("lora_A.v.weight").getArray().transpose())
+                .matMul(lora.parameters().get("lora_B.v.weight").getArray().transpose()).mul(gates.currentV.reshape(2, 1, 1));
+        NDArray expected = y.add(ai.djl.ndarray.NDArrays.concat(new NDList(dq, manager.zeros(new Shape(2, 5, 64)), dv), -1));
+        assertClose(expected.toFloatArray(), got.toFloatArray(), 1e-5f);
     }
 
     @Test
