@@ -46,8 +46,9 @@ import java.util.concurrent.Callable;
             "",
             "--task segmentation: SAM (default: the project's pretrained sam-shapes) on the 5 generated domains "
                     + "(cells, cracks, aerial, fashion, underwater; MESS's 5 domains in spirit), methods mopeft, lora, "
-                    + "adapter, prefix, vpt, decoder-only (default all but vpt). Full profile: 192 train / 64 test "
-                    + "images per domain, 12 epochs, batch 16, lr 0.001, 1 seed; --quick: 48 / 16 images, 3 epochs. "
+                    + "adapter, prefix, vpt, decoder-only and zero-shot (the pretrained model untrained; default all but vpt). Full profile: 192 train / 64 test "
+                    + "images per domain, 12 epochs, batch 16 images (up to 4 prompted regions each), AdamW at 3e-3 "
+                    + "(decoder-only 1e-3) with 10%% warm-up and cosine decay, 1 seed; --quick: 48 / 16 images, 3 epochs. "
                     + "Each run is scored with fixed point and box prompts; per-domain mIoU tables, MoPEFT's gate heat-maps "
                     + "and example masks go to the same four files. Runs are saved under OUT/runs/DOMAIN/METHOD/seedS/.",
             ""
@@ -55,7 +56,7 @@ import java.util.concurrent.Callable;
 final class SuiteCommand implements Callable<Integer> {
 
     static final String DEFAULT_METHODS = "head,full,lora,dora,mlae,adapter-houlsby,vpt-deep,ssf";
-    static final String DEFAULT_SEGMENTATION_METHODS = "mopeft,lora,adapter,prefix,decoder-only";
+    static final String DEFAULT_SEGMENTATION_METHODS = "zero-shot,mopeft,lora,adapter,prefix,decoder-only";
 
     @Option(names = "--task", defaultValue = "classification",
             description = "classification (the ViT suite, default) or segmentation (SAM on the generated domains).")

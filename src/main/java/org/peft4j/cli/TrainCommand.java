@@ -52,7 +52,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--method", defaultValue = "lora",
             description = "Classification: lora, dora, pissa, mlae, adapter-houlsby, adapter-pfeiffer, adaptformer, "
                     + "vpt-shallow, vpt-deep, prefix, mopeft, bitfit, ssf, ia3, head or full. Segmentation: mopeft, lora, "
-                    + "adapter, prefix, vpt or decoder-only. Default ${DEFAULT-VALUE}.")
+                    + "adapter, prefix, vpt, decoder-only or zero-shot (no training). Default ${DEFAULT-VALUE}.")
     String method;
 
     @Mixin
@@ -64,7 +64,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--epochs", description = "Epochs (default 3; 12 for segmentation).")
     Integer epochs;
 
-    @Option(names = "--lr", description = "Peak learning rate (default: 1e-4 for full, 1e-3 otherwise).")
+    @Option(names = "--lr", description = "Peak learning rate (default: 1e-4 for full, 1e-3 otherwise; segmentation: "
+            + "1e-3 for decoder-only, 3e-3 otherwise).")
     Double lr;
 
     @Option(names = "--batch-size", description = "Batch size (default 32; 16 for segmentation).")
@@ -153,7 +154,7 @@ final class TrainCommand implements Callable<Integer> {
         String sam = model != null ? model : SamPretraining.MODEL;
         TunerConfig tuner = methodFlags.samConfig(method, tuneDecoder);
         if (tuneDecoder && tuner == null) {
-            throw new UsageException("--tune-decoder adds the decoder to an adapter; decoder-only trains it already");
+            throw new UsageException("--tune-decoder trains the decoder beside an adapter; --method " + method + " has none");
         }
         SegDomains.Splits splits;
         try {
@@ -163,7 +164,7 @@ final class TrainCommand implements Callable<Integer> {
         }
         int epochs = this.epochs != null ? this.epochs : 12;
         int batchSize = this.batchSize != null ? this.batchSize : 16;
-        TrainConfig config = new TrainConfig(epochs, batchSize, lr != null ? lr : 1e-3, weightDecay, warmup, gradAccum,
+        TrainConfig config = new TrainConfig(epochs, batchSize, lr != null ? lr : Methods.samLearningRate(method), weightDecay, warmup, gradAccum,
                 maxGradNorm, seed, 10, false);
         try (NDManager manager = NDManager.newBaseManager()) {
             SamModel samModel = SamModels.load(sam, null, manager, !noProgress);

@@ -77,6 +77,7 @@ public final class Methods {
         SEGMENTATION.put("vpt", new Method("vpt", "VPT-deep: 10 prompt tokens per encoder block, as keys and values in every window",
                 Set.of("prompt-len", "dropout", "layers")));
         SEGMENTATION.put("decoder-only", new Method("decoder-only", "the mask decoder only; the image encoder frozen", Set.of()));
+        SEGMENTATION.put("zero-shot", new Method("zero-shot", "nothing trains: the pretrained SAM as it is (a reference)", Set.of()));
     }
 
     private Methods() {}
@@ -110,8 +111,16 @@ public final class Methods {
                     or(o.activation(), "relu"), 1.0, o.layers(), save);
             case "prefix" -> new PrefixConfig(or(o.promptLength(), 10), 0, 0.02, o.layers(), save);
             case "vpt" -> new VptConfig(or(o.promptLength(), 10), true, or(o.dropout(), 0.0), o.layers(), save);
-            default -> null; // decoder-only
+            default -> null; // decoder-only, zero-shot
         };
+    }
+
+    /**
+     * The default peak learning rate of a segmentation method: 3e-3 for the adapters (1e-3 left them
+     * under-trained in 12 epochs on the suite's domains), 1e-3 for the whole decoder.
+     */
+    public static double samLearningRate(String method) {
+        return segmentationMethod(method).name().equals("decoder-only") ? 1e-3 : 3e-3;
     }
 
     /** SAM's mask decoder, as a module path. */

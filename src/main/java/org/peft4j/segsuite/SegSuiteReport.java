@@ -26,6 +26,9 @@ import java.util.Set;
  */
 public final class SegSuiteReport {
 
+    /** MoPEFT's parts, each alone: what the paper compares the mixture with. */
+    static final List<String> SINGLE_METHODS = List.of("lora", "adapter", "prefix", "vpt");
+
     public static final List<String> FILES = List.of("results.md", "results.csv", "results.json", "report.html");
 
     private SegSuiteReport() {}
@@ -133,7 +136,7 @@ public final class SegSuiteReport {
         double bestValue = -1;
         for (String m : methods) {
             double v = average(r, m, "miou_point");
-            if (!m.equals("mopeft") && !m.equals("decoder-only") && v > bestValue) {
+            if (SINGLE_METHODS.contains(m) && v > bestValue) {
                 best = m;
                 bestValue = v;
             }

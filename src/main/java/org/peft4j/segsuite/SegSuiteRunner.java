@@ -38,13 +38,13 @@ public final class SegSuiteRunner {
 
     public static final String SETTINGS = "settings.json";
 
-    /** Sizes and training of every run. */
-    public record Profile(String name, SegDomains.Sizes sizes, int epochs, int batchSize, double learningRate) {
-        public static final Profile FULL = new Profile("full", SegDomains.Sizes.FULL, 12, 16, 1e-3);
-        public static final Profile QUICK = new Profile("quick", SegDomains.Sizes.QUICK, 3, 16, 1e-3);
+    /** Sizes and training of every run; each method trains at its default rate ({@link Methods#samLearningRate}). */
+    public record Profile(String name, SegDomains.Sizes sizes, int epochs, int batchSize) {
+        public static final Profile FULL = new Profile("full", SegDomains.Sizes.FULL, 12, 16);
+        public static final Profile QUICK = new Profile("quick", SegDomains.Sizes.QUICK, 3, 16);
 
         public Profile withEpochs(int e) {
-            return new Profile(name, sizes, e, batchSize, learningRate);
+            return new Profile(name, sizes, e, batchSize);
         }
 
         Map<String, Object> toJson() {
@@ -54,7 +54,8 @@ public final class SegSuiteRunner {
             m.put("test_images", sizes.test());
             m.put("epochs", epochs);
             m.put("batch_size", batchSize);
-            m.put("learning_rate", learningRate);
+            m.put("learning_rate", "3e-3 (decoder-only: 1e-3)");
+            m.put("regions_per_image", org.peft4j.train.SegTrainer.REGIONS_PER_IMAGE);
             return m;
         }
     }
@@ -135,7 +136,7 @@ public final class SegSuiteRunner {
     private static Map<String, Object> runOne(Plan plan, SegDomains.Splits splits, String domain, String method, int seed,
                                               Path dir) throws IOException {
         Profile p = plan.profile();
-        TrainConfig config = new TrainConfig(p.epochs(), p.batchSize(), p.learningRate(), 0.01, 0.1, 1, 1.0,
+        TrainConfig config = new TrainConfig(p.epochs(), p.batchSize(), Methods.samLearningRate(method), 0.01, 0.1, 1, 1.0,
                 1000L * seed + 17, 10, false);
         try (NDManager manager = NDManager.newBaseManager()) {
             SamModel sam = SamCheckpoint.load(plan.model(), manager);

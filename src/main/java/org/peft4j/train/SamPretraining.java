@@ -35,7 +35,7 @@ public final class SamPretraining {
 
     /** The recipe. */
     public record Recipe(String preset, int images, int epochs, int batchSize, double learningRate, long seed) {
-        public static final Recipe DEFAULT = new Recipe("sam-mini", 3000, 4, 16, 1e-3, 7);
+        public static final Recipe DEFAULT = new Recipe("sam-mini", 3000, 10, 16, 1e-3, 7);
     }
 
     private static final Logger LOG = LoggerFactory.getLogger(SamPretraining.class);

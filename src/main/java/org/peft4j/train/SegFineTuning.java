@@ -24,13 +24,15 @@ import java.util.Map;
 
 /**
  * One promptable-segmentation fine-tuning of SAM end to end: choose what trains (an adapter, with
- * or without the mask decoder, or the decoder alone), train ({@link SegTrainer}), score the test
+ * or without the mask decoder, the decoder alone, or nothing: zero-shot), train ({@link SegTrainer}), score the test
  * split with fixed point and box prompts ({@link SegEvaluator}), save. {@code train --task
  * segmentation} and the segmentation suite both run through here.
  */
 public final class SegFineTuning {
 
     private static final Logger LOG = LoggerFactory.getLogger(SegFineTuning.class);
+    /** The method that trains nothing: the model scored as it is. */
+    public static final String ZERO_SHOT = "zero-shot";
 
     /** One run's result; {@code gates} is MoPEFT's mean gate per block and submodule on the test images (else null). */
     public record Outcome(String method, SegEvaluator.Evaluation test, long trainableParams, long allParams,
@@ -75,6 +77,9 @@ public final class SegFineTuning {
             peft.addAdapter(PeftModel.DEFAULT_ADAPTER, tuner);
             trainable = peft.trainableParameters();
             all = peft.counts().all();
+        } else if (method.equals(ZERO_SHOT)) {
+            trainable = new LinkedHashMap<>();
+            sam.setTrainable(false);
         } else {
             sam.setTrainable(false);
             sam.maskDecoder().setTrainable(true);
@@ -88,7 +93,7 @@ public final class SegFineTuning {
         if (!resume) {
             Files.deleteIfExists(outDir.resolve("metrics.jsonl"));
         }
-        SegTrainer.Result result = new SegTrainer(config, sam, trainable, manager)
+        SegTrainer.Result result = trainable.isEmpty() ? null : new SegTrainer(config, sam, trainable, manager)
                 .metricsTo(outDir.resolve("metrics.jsonl"))
                 .checkpointTo(outDir.resolve("checkpoint"), resume)
                 .showProgress(progress)
@@ -105,11 +110,11 @@ public final class SegFineTuning {
         }
         if (peft != null) {
             peft.save(outDir, PeftModel.DEFAULT_ADAPTER);
-        } else {
+        } else if (result != null) {
             SamCheckpoint.save(sam, outDir, SamCheckpoint.Naming.OFFICIAL);
         }
-        return new Outcome(method, eval, count(trainable), all, result.imagesPerSecond(), (System.nanoTime() - t0) / 1e9,
-                gates, result);
+        return new Outcome(method, eval, count(trainable), all, result == null ? 0 : result.imagesPerSecond(),
+                (System.nanoTime() - t0) / 1e9, gates, result);
     }
 
     private static long count(Map<String, Parameter> params) {

@@ -33,15 +33,20 @@ import java.util.Random;
 
 /**
  * Promptable segmentation training of SAM (whatever part of it trains: an adapter's parameters, the
- * decoder, everything): each image of a batch contributes one region of its mask, prompted with a
- * random point set or a jittered box (one kind per batch); the image encoder runs on the batch, the
- * decoder pairs each embedding with its prompt; {@link SegLoss} on the single-mask output upsampled
+ * decoder, everything): each image of a batch contributes up to {@value #REGIONS_PER_IMAGE} random
+ * regions of its mask, each prompted with a random point set or a jittered box (one kind per batch);
+ * the image encoder runs once on the batch, the decoder pairs each prompt with its image's embedding; {@link SegLoss} on the single-mask output upsampled
  * to the model input. AdamW with warm-up + cosine, global-norm clipping, a resumable checkpoint after
  * each epoch. The weights of the last epoch are kept (there is no validation split to choose by).
  */
 public final class SegTrainer {
 
     private static final Logger LOG = LoggerFactory.getLogger(SegTrainer.class);
+    /**
+     * Regions prompted per image and step (SAM's training samples several masks per image): the
+     * encoder, the costly part, runs once per image for all of them.
+     */
+    public static final int REGIONS_PER_IMAGE = 4;
     /** Prepared inputs are kept in memory up to this many bytes; beyond, images are decoded every epoch. */
     private static final long CACHE_BYTES = 1L << 30;
 
@@ -193,35 +198,52 @@ public final class SegTrainer {
     private SegLoss.Value step(List<Prepared> batch, Random rnd) {
         int b = batch.size();
         int size = sam.config().encoder().imgSize();
+        int plane = size * size;
         PromptSampler.Kind kind = rnd.nextBoolean() ? PromptSampler.Kind.POINT : PromptSampler.Kind.BOX;
-        float[] pixels = new float[b * 3 * size * size];
-        float[] target = new float[b * size * size];
-        float[] valid = new float[b * size * size];
+        float[] pixels = new float[b * 3 * plane];
         List<PromptSampler.Prompt> prompts = new ArrayList<>();
-        float[] ones = new float[b];
-        java.util.Arrays.fill(ones, 1f);
+        List<Integer> owner = new ArrayList<>(); // the image of each prompt
+        List<float[]> targets = new ArrayList<>();
         for (int i = 0; i < b; i++) {
             Prepared p = batch.get(i);
             SamInput in = p.input();
-            System.arraycopy(in.pixels(), 0, pixels, i * 3 * size * size, 3 * size * size);
-            Regions.Region r = p.regions().get(rnd.nextInt(p.regions().size()));
-            prompts.add(PromptSampler.sample(r, in.inputW(), in.inputH(), kind, rnd));
-            for (int q : r.pixels()) {
-                target[i * size * size + (q / in.inputW()) * size + q % in.inputW()] = 1f;
-            }
-            for (int y = 0; y < in.inputH(); y++) {
-                java.util.Arrays.fill(valid, i * size * size + y * size, i * size * size + y * size + in.inputW(), 1f);
+            System.arraycopy(in.pixels(), 0, pixels, i * 3 * plane, 3 * plane);
+            List<Regions.Region> regions = new ArrayList<>(p.regions());
+            java.util.Collections.shuffle(regions, rnd);
+            for (Regions.Region r : regions.subList(0, Math.min(REGIONS_PER_IMAGE, regions.size()))) {
+                prompts.add(PromptSampler.sample(r, in.inputW(), in.inputH(), kind, rnd));
+                owner.add(i);
+                float[] t = new float[plane];
+                for (int q : r.pixels()) {
+                    t[(q / in.inputW()) * size + q % in.inputW()] = 1f;
+                }
+                targets.add(t);
             }
         }
+        int n = prompts.size();
+        float[] target = new float[n * plane];
+        float[] valid = new float[n * plane];
+        long[] index = new long[n];
+        for (int k = 0; k < n; k++) {
+            System.arraycopy(targets.get(k), 0, target, k * plane, plane);
+            SamInput in = batch.get(owner.get(k)).input();
+            for (int y = 0; y < in.inputH(); y++) {
+                java.util.Arrays.fill(valid, k * plane + y * size, k * plane + y * size + in.inputW(), 1f);
+            }
+            index[k] = owner.get(k);
+        }
+        float[] ones = new float[n];
+        java.util.Arrays.fill(ones, 1f);
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
             ForwardContext ctx = ForwardContext.TRAINING;
             NDArray x = manager.create(pixels, new Shape(b, 3, size, size));
-            Shape maskShape = new Shape(b, 1, size, size);
+            Shape maskShape = new Shape(n, 1, size, size);
             try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
                 NDArray embeddings = sam.forward(x, ctx);
-
-                SamMaskDecoder.Output o = sam.decode(embeddings, PromptSampler.batch(prompts, ones, ones, manager), false, ctx);
+                // each image's embedding once per prompt on it (a gather: gradients add back per image)
+                NDArray perPrompt = n == b ? embeddings : embeddings.get(manager.create(index)); // n == b: one each, in order
+                SamMaskDecoder.Output o = sam.decode(perPrompt, PromptSampler.batch(prompts, ones, ones, manager), false, ctx);
                 NDArray logits = Resize.bilinear(o.lowResMasks(), size, size);
                 SegLoss.Value loss = SegLoss.of(logits, manager.create(target, maskShape), manager.create(valid, maskShape),
                         o.iouPredictions());

@@ -41,6 +41,9 @@ class SegFineTuningTest extends ManagedTest {
     @Test
     void everySegmentationMethodTrainsOnlyItsPartAndIsScored(@TempDir Path tmp) throws IOException {
         for (String method : Methods.segmentationNames()) {
+            if (method.equals(SegFineTuning.ZERO_SHOT)) {
+                continue; // below
+            }
             SamModel sam = tinySam();
             float[] encoderBefore = sam.imageEncoder().namedParameters().get("blocks.0.attn.qkv.weight").getArray().toFloatArray();
             float[] decoderBefore = sam.maskDecoder().namedParameters().get("iou_token.weight").getArray().toFloatArray();
@@ -68,6 +71,17 @@ class SegFineTuningTest extends ManagedTest {
             assertEquals(method.equals("mopeft"), Files.isRegularFile(out.resolve(FineTuning.GATES_FILE)), method);
             assertEquals(method.equals("mopeft"), o.gates() != null);
         }
+    }
+
+    @Test
+    void zeroShotTrainsNothingAndScoresTheModelAsItIs(@TempDir Path tmp) throws IOException {
+        SamModel sam = tinySam();
+        float[] before = sam.maskDecoder().namedParameters().get("iou_token.weight").getArray().toFloatArray();
+        SegFineTuning.Outcome o = SegFineTuning.run(sam, SegFineTuning.ZERO_SHOT, null, config(1), CELLS.train(),
+                CELLS.test(), tmp, manager, false, false, 0);
+        assertEquals(0, o.trainableParams());
+        assertTrue(o.test().meanIouPoint() >= 0);
+        assertTrue(java.util.Arrays.equals(before, sam.maskDecoder().namedParameters().get("iou_token.weight").getArray().toFloatArray()));
     }
 
     @Test

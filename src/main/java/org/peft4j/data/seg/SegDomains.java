@@ -231,7 +231,7 @@ public final class SegDomains {
                 y = t;
             }
             double heading = Math.atan2(s / 2.0 - y, s / 2.0 - x) + (rnd.nextDouble() - 0.5);
-            double width = 0.8 + 1.2 * rnd.nextDouble() * s / 96;
+            double width = (2.0 + 2.0 * rnd.nextDouble()) * s / 96; // 2-4 px at 96: thin, yet above the 4x-coarser low-res mask
             int steps = 20 + rnd.nextInt(30);
             double step = s / 40.0;
             for (int i = 0; i < steps; i++) {
