@@ -17,13 +17,13 @@ final class BackboneOptions {
 
     @Option(names = "--model", paramLabel = "DIR",
             description = "A ViT checkpoint folder to start from instead of the project's backbone "
-                    + "(no linear probe is computed for it).")
+                    + "(no linear probe is computed for it); for suite --task segmentation, a SAM folder instead of sam-shapes.")
     Path model;
 
     @Option(names = "--data-dir", description = "Fashion-MNIST IDX folder (default ${DEFAULT-VALUE}).")
     Path dataDir = FashionMnist.DEFAULT_DIR;
 
-    @Option(names = "--cache", description = "Where the pretrained backbone is cached (default ~/.cache/peft4j).")
+    @Option(names = "--cache", description = "Where the pretrained backbone (or sam-shapes) is cached (default ~/.cache/peft4j).")
     Path cache;
 
     /** The model every run starts from, and its record for the report. */

@@ -3,6 +3,7 @@ package org.peft4j.models.sam;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import org.peft4j.nn.ForwardContext;
@@ -64,20 +65,48 @@ final class SamAttention extends Module {
         NDArray q = t.get(0);
         NDArray k = t.get(1);
         NDArray v = t.get(2);
-        NDArray qs = Ops.scale(q, scale); // a scalar on the autograd path must outlive the backward (DJL-NOTES)
-        NDArray logits = qs.matMul(k.transpose(0, 2, 1)); // [B·nH, HW, HW]
-        if (relPosH != null) {
-            logits = addRelativePositions(logits, q, h, w, ctx.training());
+        NDArray pk = prefixes == null ? null : heads(prefixes.get(0), b);
+        NDArray pv = prefixes == null ? null : heads(prefixes.get(1), b);
+        long rows = b * numHeads;
+        long tokens = (long) h * w;
+        // Outside training, a large score map is made a few heads at a time: a global block of ViT-B
+        // at 1024² has 12 maps of 4096² (0.8 GB together, and softmax makes another).
+        long chunk = ctx.training() ? rows : Math.max(1, Math.min(rows, inferenceMapBytes / (4 * tokens * tokens)));
+        NDArray out;
+        if (chunk >= rows) {
+            out = heads(q, k, v, pk, pv, h, w, ctx.training());
+        } else {
+            NDList parts = new NDList();
+            for (long r0 = 0; r0 < rows; r0 += chunk) {
+                String range = r0 + ":" + Math.min(rows, r0 + chunk);
+                try (NDScope scope = new NDScope()) { // free each chunk's maps before the next
+                    NDArray part = heads(q.get(range), k.get(range), v.get(range), pk == null ? null : pk.get(range),
+                            pv == null ? null : pv.get(range), h, w, false);
+                    NDScope.unregister(part);
+                    parts.add(part);
+                }
+            }
+            out = NDArrays.concat(parts, 0);
         }
-        if (prefixes != null) {
-            NDArray pk = heads(prefixes.get(0), b);
-            NDArray pv = heads(prefixes.get(1), b);
+        out = out.reshape(b, numHeads, h, w, headDim).transpose(0, 2, 3, 1, 4).reshape(b, h, w, c);
+        return proj.forward(out, ctx);
+    }
+
+    /** Largest score map made at once outside training (tests lower it to exercise the chunks). */
+    static long inferenceMapBytes = 64L << 20;
+
+    /** Attention of rows of (batch · heads) {@code q, k, v [R, HW, hd]}, prefixes {@code [R, P, hd]} or null. */
+    private NDArray heads(NDArray q, NDArray k, NDArray v, NDArray pk, NDArray pv, int h, int w, boolean training) {
+        NDArray qs = Ops.scale(q, scale); // a scalar on the autograd path must outlive the backward (DJL-NOTES)
+        NDArray logits = qs.matMul(k.transpose(0, 2, 1)); // [R, HW, HW]
+        if (relPosH != null) {
+            logits = addRelativePositions(logits, q, h, w, training);
+        }
+        if (pk != null) {
             logits = NDArrays.concat(new NDList(qs.matMul(pk.transpose(0, 2, 1)), logits), 2);
             v = NDArrays.concat(new NDList(pv, v), 1);
         }
-        NDArray out = logits.softmax(-1).matMul(v) // [B·nH, HW, hd]
-                .reshape(b, numHeads, h, w, headDim).transpose(0, 2, 3, 1, 4).reshape(b, h, w, c);
-        return proj.forward(out, ctx);
+        return logits.softmax(-1).matMul(v); // [R, HW, hd]
     }
 
     /** Keys and values {@code [B, P, C]} of normalised tokens {@code [B, P, C]} through the base qkv (no hooks). */
