@@ -3,11 +3,12 @@ package org.peft4j.cli;
 import org.peft4j.data.FashionMnist;
 import org.peft4j.demo.DemoReport;
 import org.peft4j.demo.FashionMnistDemo;
-import org.peft4j.io.Json;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 @Command(name = "demo", mixinStandardHelpOptions = true,
@@ -50,7 +51,10 @@ final class DemoCommand implements Callable<Integer> {
                 perClass, epochs, pretrainEpochs, pretrainPerClass, seed, !noProgress));
         DemoReport.write(report, out);
         System.out.println();
-        System.out.println("Backbone: " + Json.MAPPER.writeValueAsString(report.backbone()));
+        Map<String, Object> b = report.backbone();
+        System.out.println("Backbone: " + b.get("name") + " (" + String.join(", ", ((List<?>) b.get("classes")).stream()
+                .map(String::valueOf).toList()) + "), test accuracy " + b.get("test_accuracy")
+                + (Boolean.TRUE.equals(b.get("cached")) ? ", cached" : ""));
         System.out.println("Downstream: Fashion-MNIST " + "sandal, shirt, sneaker, bag, ankle boot; "
                 + perClass + " training images per class");
         System.out.println();

@@ -281,6 +281,9 @@ public final class SegSuiteReport {
             HeatMapChart chart = new HeatMapChartBuilder().width(520).height(80 + 40 * blocks.size())
                     .title("MoPEFT gates: " + domain + " (" + x.method() + ")").build();
             chart.getStyler().setShowValue(true);
+            chart.getStyler().setHeatMapValueDecimalPattern("0.00");
+            chart.getStyler().setMin(0); // gates are sigmoids: one scale for every domain
+            chart.getStyler().setMax(1);
             chart.addSeries("gate", subList, blockNames, cells);
             return chart;
         }
