@@ -23,7 +23,7 @@ final class SamModels {
 
     private static final Logger LOG = LoggerFactory.getLogger(SamModels.class);
     static final String DESCRIPTION = "SAM model: " + SamPretraining.MODEL + " (the project's pretrained default; "
-            + "pretrained once into ~/.cache/peft4j, about 10 minutes on 2 cores), a SAM folder (config.json + "
+            + "pretrained once into ~/.cache/peft4j, about 8 minutes on 2 cores), a SAM folder (config.json + "
             + "model.safetensors, official or Hugging Face names) or a preset (sam-tiny, sam-mini, sam-vit-b/l/h: random weights).";
 
     private SamModels() {}

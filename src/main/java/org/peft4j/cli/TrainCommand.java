@@ -139,14 +139,18 @@ final class TrainCommand implements Callable<Integer> {
                 tuner = lora.withBaseModel(Models.identity(model));
             }
             FineTuning.Outcome outcome = FineTuning.run(vit, method, tuner, config, splits, out, manager, !noProgress, resume);
-            Map<String, Object> summary = outcome.toJson();
-            summary.put("n_train", splits.train().size());
-            summary.put("n_test", splits.test().size());
-            summary.put("out", out.toString());
-            AtomicFiles.writeString(out.resolve("summary.json"), Json.toPythonStyle(summary) + "\n");
-            System.out.println(Json.MAPPER.writeValueAsString(summary));
+            report(outcome.toJson(), splits.train().size(), splits.test().size());
         }
         return 0;
+    }
+
+    /** Writes OUT/summary.json and prints it as one JSON line. */
+    private void report(Map<String, Object> summary, int train, int test) throws java.io.IOException {
+        summary.put("n_train", train);
+        summary.put("n_test", test);
+        summary.put("out", out.toString());
+        AtomicFiles.writeString(out.resolve("summary.json"), Json.toPythonStyle(summary) + "\n");
+        System.out.println(Json.MAPPER.writeValueAsString(summary));
     }
 
     /** {@code --task segmentation}: SAM on image + mask pairs. */
@@ -155,6 +159,13 @@ final class TrainCommand implements Callable<Integer> {
         TunerConfig tuner = methodFlags.samConfig(method, tuneDecoder);
         if (tuneDecoder && tuner == null) {
             throw new UsageException("--tune-decoder trains the decoder beside an adapter; --method " + method + " has none");
+        }
+        if (data.startsWith("segfolder:")) {
+            Path in = Path.of(data.substring("segfolder:".length())).toAbsolutePath().normalize();
+            Path o = out.toAbsolutePath().normalize();
+            if (o.startsWith(in) || in.startsWith(o)) {
+                throw new UsageException("--out " + out + " and the data folder " + in + " overlap; choose another --out");
+            }
         }
         SegDomains.Splits splits;
         try {
@@ -177,11 +188,7 @@ final class TrainCommand implements Callable<Integer> {
             Map<String, Object> summary = outcome.toJson();
             summary.put("task", "segmentation");
             summary.put("tune_decoder", tuneDecoder);
-            summary.put("n_train", splits.train().size());
-            summary.put("n_test", splits.test().size());
-            summary.put("out", out.toString());
-            AtomicFiles.writeString(out.resolve("summary.json"), Json.toPythonStyle(summary) + "\n");
-            System.out.println(Json.MAPPER.writeValueAsString(summary));
+            report(summary, splits.train().size(), splits.test().size());
         }
         return 0;
     }

@@ -83,6 +83,11 @@ class SegTrainCliTest {
         assertTrue(bad.err().contains("im0.png") && bad.err().contains("20x20"), bad.err());
         assertFalse(Files.exists(tmp.resolve("bad")));
 
+        CliTest.Run inside = cli("train", "--task", "segmentation", "--model", model.toString(), "--data", "segfolder:" + data,
+                "--out", data.resolve("images/run").toString());
+        assertEquals(2, inside.code(), inside.out());
+        assertFalse(Files.exists(data.resolve("images/run")));
+
         CliTest.Run unknown = cli("train", "--task", "segmentation", "--model", model.toString(), "--data", "segsuite:moon",
                 "--out", tmp.resolve("x").toString());
         assertEquals(2, unknown.code());
