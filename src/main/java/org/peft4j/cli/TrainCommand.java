@@ -30,8 +30,8 @@ import java.util.concurrent.Callable;
                 + "image + mask pairs (--task segmentation); writes the adapter (PEFT format), metrics.jsonl and "
                 + "summary.json, and prints a JSON summary.",
                 "",
-                "Segmentation: promptable training (each image gives up to 4 regions of its mask, each prompted by a random point "
-                        + "set or a jittered box; focal + dice + IoU-head loss), then the test split is scored with "
+                "Segmentation: promptable training (each image gives up to 4 regions of its mask, each prompted by a "
+                        + "random point set or a jittered box; focal + dice + IoU-head loss), then the test split is scored with "
                         + "fixed prompts (each region's deepest pixel; its box): mIoU over the foreground classes."})
 final class TrainCommand implements Callable<Integer> {
 
