@@ -2,6 +2,7 @@ package org.peft4j.segmentation;
 
 import org.peft4j.data.RawImage;
 import org.peft4j.data.seg.SegMask;
+import org.peft4j.models.sam.Resize;
 import org.peft4j.models.sam.SamConfig;
 
 /**
@@ -31,12 +32,10 @@ public record SamInput(float[] pixels, SegMask mask, int size, int inputH, int i
         float[] px = new float[3 * size * size];
         int[] x0 = new int[iw];
         int[] x1 = new int[iw];
-        float[] fx = new float[iw];
-        taps(w, iw, x0, x1, fx);
+        float[] fx = weights(w, iw, x0, x1);
         int[] y0 = new int[ih];
         int[] y1 = new int[ih];
-        float[] fy = new float[ih];
-        taps(h, ih, y0, y1, fy);
+        float[] fy = weights(h, ih, y0, y1);
         for (int c = 0; c < 3; c++) {
             int src = image.channels() >= 3 ? c : 0;
             for (int y = 0; y < ih; y++) {
@@ -65,15 +64,15 @@ public record SamInput(float[] pixels, SegMask mask, int size, int inputH, int i
         return new SamInput(px, resized, size, ih, iw, h, w);
     }
 
-    /** Source taps and weights of each output pixel (half-pixel centres, clamped at the edges). */
-    private static void taps(int in, int out, int[] i0, int[] i1, float[] f) {
-        double scale = (double) in / out;
+    /** {@link Resize#taps}, the weights as floats. */
+    private static float[] weights(int in, int out, int[] i0, int[] i1) {
+        double[] f = new double[out];
+        Resize.taps(in, out, i0, i1, f);
+        float[] w = new float[out];
         for (int i = 0; i < out; i++) {
-            double src = Math.max((i + 0.5) * scale - 0.5, 0);
-            i0[i] = Math.min((int) Math.floor(src), in - 1);
-            i1[i] = Math.min(i0[i] + 1, in - 1);
-            f[i] = (float) (src - i0[i]);
+            w[i] = (float) f[i];
         }
+        return w;
     }
 
     /** Scale from original pixels to the resized frame, per axis. */

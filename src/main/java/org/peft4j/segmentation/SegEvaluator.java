@@ -69,8 +69,9 @@ public final class SegEvaluator {
             List<SegMask> masks = new ArrayList<>();
             float[] pixels = new float[b * 3 * size * size];
             for (int i = 0; i < b; i++) {
-                RawImage img = ds.image(start + i);
-                SegMask mask = ds.mask(start + i);
+                SegmentationDataset.Sample sample = ds.sample(start + i);
+                RawImage img = sample.image();
+                SegMask mask = sample.mask();
                 SamInput in = SamInput.of(img, mask, sam.config());
                 System.arraycopy(in.pixels(), 0, pixels, i * 3 * size * size, 3 * size * size);
                 inputs.add(in);

@@ -7,6 +7,7 @@ import org.knowm.xchart.HeatMapChartBuilder;
 import org.peft4j.eval.HtmlReports;
 import org.peft4j.io.AtomicFiles;
 import org.peft4j.io.Json;
+import org.peft4j.suite.SuiteResults;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -53,29 +54,9 @@ public final class SegSuiteReport {
     }
 
     /** Values of {@code key} over the seeds of one domain and method. */
-    static double[] values(SegSuiteRunner.Result r, String domain, String method, String key) {
+    static List<Double> values(SegSuiteRunner.Result r, String domain, String method, String key) {
         return r.runs().stream().filter(x -> x.domain().equals(domain) && x.method().equals(method))
-                .mapToDouble(x -> ((Number) x.result().get(key)).doubleValue()).toArray();
-    }
-
-    static double mean(double[] v) {
-        double s = 0;
-        for (double x : v) {
-            s += x;
-        }
-        return v.length == 0 ? Double.NaN : s / v.length;
-    }
-
-    static double std(double[] v) {
-        if (v.length < 2) {
-            return 0;
-        }
-        double m = mean(v);
-        double s = 0;
-        for (double x : v) {
-            s += (x - m) * (x - m);
-        }
-        return Math.sqrt(s / (v.length - 1));
+                .map(x -> ((Number) x.result().get(key)).doubleValue()).toList();
     }
 
     /** Mean over domains of the per-domain means. */
@@ -83,7 +64,7 @@ public final class SegSuiteReport {
         double s = 0;
         int n = 0;
         for (String d : domains(r)) {
-            double m = mean(values(r, d, method, key));
+            double m = SuiteResults.mean(values(r, d, method, key));
             if (!Double.isNaN(m)) {
                 s += m;
                 n++;
@@ -92,11 +73,11 @@ public final class SegSuiteReport {
         return n == 0 ? Double.NaN : s / n;
     }
 
-    private static String cell(double[] v) {
-        if (v.length == 0) {
+    private static String cell(List<Double> v) {
+        if (v.isEmpty()) {
             return "–";
         }
-        return v.length == 1 ? pct(v[0]) : pct(mean(v)) + " ± " + pct(std(v));
+        return v.size() == 1 ? pct(v.get(0)) : pct(SuiteResults.mean(v)) + " ± " + pct(SuiteResults.std(v));
     }
 
     private static String pct(double v) {
@@ -112,9 +93,9 @@ public final class SegSuiteReport {
             for (String d : domains) {
                 sb.append(" | ").append(cell(values(r, d, m, key)));
             }
-            double[] params = values(r, domains.get(0), m, "trainable_params");
+            List<Double> params = values(r, domains.get(0), m, "trainable_params");
             sb.append(" | ").append(pct(average(r, m, key))).append(" | ")
-                    .append(params.length == 0 ? "–" : String.format(Locale.ROOT, "%,d", (long) params[0])).append(" |\n");
+                    .append(params.isEmpty() ? "–" : String.format(Locale.ROOT, "%,d", params.get(0).longValue())).append(" |\n");
         }
         return sb.toString();
     }
@@ -178,10 +159,10 @@ public final class SegSuiteReport {
         for (String method : methods(r)) {
             Map<String, Object> per = new LinkedHashMap<>();
             for (String d : domains(r)) {
-                double[] v = values(r, d, method, "miou_point");
-                double[] b = values(r, d, method, "miou_box");
-                per.put(d, Map.of("miou_point_mean", mean(v), "miou_point_std", std(v), "miou_box_mean", mean(b),
-                        "miou_box_std", std(b), "seeds", v.length));
+                List<Double> v = values(r, d, method, "miou_point");
+                List<Double> b = values(r, d, method, "miou_box");
+                per.put(d, Map.of("miou_point_mean", SuiteResults.mean(v), "miou_point_std", SuiteResults.std(v),
+                        "miou_box_mean", SuiteResults.mean(b), "miou_box_std", SuiteResults.std(b), "seeds", v.size()));
             }
             per.put("mean_miou_point", average(r, method, "miou_point"));
             per.put("mean_miou_box", average(r, method, "miou_box"));
@@ -252,7 +233,7 @@ public final class SegSuiteReport {
         for (String m : methods(r)) {
             List<Double> ys = new ArrayList<>();
             for (String d : domains) {
-                ys.add(100 * mean(values(r, d, m, "miou_point")));
+                ys.add(100 * SuiteResults.mean(values(r, d, m, "miou_point")));
             }
             chart.addSeries(m, domains, ys).setFillColor(HtmlReports.PALETTE[i++ % HtmlReports.PALETTE.length]);
         }

@@ -129,12 +129,13 @@ public record SuiteResults(Map<String, Object> settings, Map<String, Object> bac
                 .learningRate();
     }
 
-    static double mean(List<Double> values) {
+    /** Mean; NaN for none. */
+    public static double mean(List<Double> values) {
         return values.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
     }
 
     /** Sample standard deviation (n - 1); 0 for a single value. */
-    static double std(List<Double> values) {
+    public static double std(List<Double> values) {
         int n = values.size();
         if (n < 2) {
             return 0;

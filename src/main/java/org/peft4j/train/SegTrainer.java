@@ -130,7 +130,8 @@ public final class SegTrainer {
                         for (int j = k * config.batchSize(); j < Math.min(n, (k + 1) * config.batchSize()); j++) {
                             Prepared p = cache ? prepared.get(order[j]) : null;
                             if (p == null) {
-                                SamInput in = SamInput.of(train.image(order[j]), train.mask(order[j]), sam.config());
+                                SegmentationDataset.Sample sample = train.sample(order[j]);
+                                SamInput in = SamInput.of(sample.image(), sample.mask(), sam.config());
                                 p = new Prepared(in, Regions.of(in.mask(), SegEvaluator.MIN_AREA));
                                 if (cache) {
                                     prepared.put(order[j], p);

@@ -27,11 +27,7 @@ class SegTrainCliTest {
 
     @BeforeAll
     static void setUp() throws IOException, URISyntaxException {
-        model = shared.resolve("sam-tiny");
-        Files.createDirectories(model);
-        Path fixture = Path.of(SegTrainCliTest.class.getResource("/fixtures/sam-tiny").toURI());
-        Files.copy(fixture.resolve("config.json"), model.resolve("config.json"));
-        Files.copy(fixture.resolve("weights.safetensors"), model.resolve("model.safetensors"));
+        model = SegmentCliTest.tinySam(shared.resolve("sam-tiny"));
     }
 
     @Test

@@ -164,7 +164,7 @@ public final class SegDomains {
             return draw(index).segMask();
         }
 
-        /** Image and mask together (one drawing). */
+        @Override
         public Sample sample(int index) {
             Raster r = draw(index);
             return new Sample(r.image(), r.segMask());
@@ -179,9 +179,6 @@ public final class SegDomains {
             return canvas;
         }
     }
-
-    /** One image with its mask. */
-    public record Sample(RawImage image, SegMask mask) {}
 
     // ---- the domains ----
 

@@ -19,4 +19,12 @@ public interface SegmentationDataset {
 
     /** The mask of image {@code index}, of the image's size; failures name the files. */
     SegMask mask(int index);
+
+    /** One image with its mask. */
+    record Sample(RawImage image, SegMask mask) {}
+
+    /** Image and mask {@code index} together; a generated dataset draws them once. */
+    default Sample sample(int index) {
+        return new Sample(image(index), mask(index));
+    }
 }

@@ -32,15 +32,28 @@ public final class Resize {
     /** Row i: the weights of the source pixels of output pixel i (half-pixel centres, clamped at 0). */
     static float[] matrix(int in, int out) {
         float[] r = new float[out * in];
+        int[] i0 = new int[out];
+        int[] i1 = new int[out];
+        double[] f = new double[out];
+        taps(in, out, i0, i1, f);
+        for (int i = 0; i < out; i++) {
+            r[i * in + i0[i]] += (float) (1 - f[i]);
+            r[i * in + i1[i]] += (float) f[i];
+        }
+        return r;
+    }
+
+    /**
+     * The two source pixels {@code i0[i]}, {@code i1[i]} of output pixel i and the weight {@code f[i]}
+     * of the second (half-pixel centres, clamped at the edges), for resizing {@code in} to {@code out}.
+     */
+    public static void taps(int in, int out, int[] i0, int[] i1, double[] f) {
         double scale = (double) in / out;
         for (int i = 0; i < out; i++) {
             double src = Math.max((i + 0.5) * scale - 0.5, 0);
-            int i0 = Math.min((int) Math.floor(src), in - 1);
-            int i1 = Math.min(i0 + 1, in - 1);
-            double f = src - i0;
-            r[i * in + i0] += (float) (1 - f);
-            r[i * in + i1] += (float) f;
+            i0[i] = Math.min((int) Math.floor(src), in - 1);
+            i1[i] = Math.min(i0[i] + 1, in - 1);
+            f[i] = src - i0[i];
         }
-        return r;
     }
 }
