@@ -8,6 +8,7 @@ import ai.djl.training.GradientCollector;
 import org.junit.jupiter.api.Test;
 import org.peft4j.ManagedTest;
 import org.peft4j.nn.ForwardContext;
+import org.peft4j.nn.Ops;
 import org.peft4j.segmentation.PromptSampler;
 import org.peft4j.segmentation.SegLoss;
 
@@ -34,7 +35,8 @@ class SamGradientTest extends ManagedTest {
         var o = sam.decode(emb, prompts, false, ForwardContext.TRAINING);
         // smooth in every weight (SegLoss's IoU target jumps where a pixel's sign flips)
         NDArray p = ai.djl.nn.Activation.sigmoid(Resize.bilinear(o.lowResMasks(), 64, 64));
-        return p.mul(target).sum().sub(p.mul(valid).sum().mul(0.3f)).div(1000f).add(o.iouPredictions().square().sum());
+        // scalars through Ops.scale: DJL's mul(Number) on the autograd path reads freed memory (DJL-NOTES)
+        return Ops.scale(p.mul(target).sum().sub(Ops.scale(p.mul(valid).sum(), 0.3f)), 1e-3f).add(o.iouPredictions().square().sum());
     }
 
     @Test
