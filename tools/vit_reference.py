@@ -3,7 +3,8 @@ Hugging Face ViT <-> timm <-> torchvision weight-name mappings, and the torchvis
 VisionTransformer that serves as the independent reference implementation.
 
 Only torch, torchvision and numpy are used (no safetensors, transformers, timm or peft packages),
-so the fixtures can be regenerated with Debian's python3-torch and python3-torchvision.
+so the fixtures can be regenerated with Debian's python3-torch and python3-torchvision. torchvision is
+imported only where the reference ViT is built, so the safetensors helpers need torch and numpy alone.
 """
 
 import json
@@ -15,13 +16,12 @@ from functools import partial
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torchvision.models.vision_transformer import VisionTransformer
 
 # ---------------------------------------------------------------------------------------------
 # safetensors
 # ---------------------------------------------------------------------------------------------
 
-_DTYPE_NAMES = {torch.float32: "F32", torch.bfloat16: "BF16", torch.float16: "F16"}
+_DTYPE_NAMES = {torch.float32: "F32", torch.bfloat16: "BF16", torch.float16: "F16", torch.int64: "I64"}
 
 
 def _tensor_bytes(tensor):
@@ -33,11 +33,13 @@ def _tensor_bytes(tensor):
     if tensor.dtype == torch.bfloat16:
         # numpy has no bfloat16: reinterpret the 16-bit patterns as int16.
         return tensor.view(torch.int16).numpy().astype("<i2").tobytes()
+    if tensor.dtype == torch.int64:
+        return tensor.numpy().astype("<i8").tobytes()
     raise ValueError(f"unsupported dtype {tensor.dtype}")
 
 
 def write_safetensors(path, tensors):
-    """Writes tensors (name -> torch tensor of F32/F16/BF16) in safetensors layout: 8-byte
+    """Writes tensors (name -> torch tensor of F32/F16/BF16/I64) in safetensors layout: 8-byte
     little-endian header length, compact JSON header with sorted keys and
     "__metadata__":{"format":"pt"}, space-padded so the data section starts 8-byte aligned,
     then the tensor data contiguous in sorted key order."""
@@ -64,7 +66,8 @@ def write_safetensors(path, tensors):
 
 
 def read_safetensors(path):
-    """Reads a safetensors file into name -> float32 torch tensor (F16 and BF16 are widened).
+    """Reads a safetensors file into name -> float32 torch tensor (F16 and BF16 are widened; I64
+    stays int64).
     Raises ValueError naming the file on anything malformed."""
     with open(path, "rb") as f:
         blob = f.read()
@@ -84,7 +87,7 @@ def read_safetensors(path):
             continue
         dtype, shape, (begin, end) = info["dtype"], info["shape"], info["data_offsets"]
         count = math.prod(shape)
-        width = {"F32": 4, "F16": 2, "BF16": 2}.get(dtype)
+        width = {"F32": 4, "F16": 2, "BF16": 2, "I64": 8}.get(dtype)
         if width is None:
             raise ValueError(f"{path}: tensor '{name}' has unsupported dtype {dtype}")
         if not (0 <= begin <= end <= len(data)) or end - begin != count * width:
@@ -95,6 +98,8 @@ def read_safetensors(path):
             array = np.frombuffer(raw, dtype="<f4").astype(np.float32)
         elif dtype == "F16":
             array = np.frombuffer(raw, dtype="<f2").astype(np.float32)
+        elif dtype == "I64":
+            array = np.frombuffer(raw, dtype="<i8").astype(np.int64)
         else:
             # BF16 is the upper half of an F32: shift the bits back into place.
             array = (np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
@@ -281,6 +286,8 @@ def resize_pos_embed(pos_embed, new_grid):
 def torchvision_vit(hf, shape, image_size=None, where="model"):
     """torchvision VisionTransformer (eval, float32) holding the given Hugging Face-named weights.
     With a different image_size, the position embedding is bicubically resized to the new grid."""
+    from torchvision.models.vision_transformer import VisionTransformer  # only this function needs torchvision
+
     image_size = image_size or shape.image_size
     num_classes = _require(hf, "classifier.weight", where).shape[0]
     model = VisionTransformer(
