@@ -16,4 +16,14 @@ public final class Ops {
     public static NDArray scale(NDArray x, float s) {
         return x.mul(x.getManager().create(s));
     }
+
+    /**
+     * GELU's tanh approximation ({@code gelu_new}, GPT-2): {@code ½x(1 + tanh(√(2/π)(x + 0.044715x³)))}.
+     * DJL's gelu is only the exact (erf) form; every scalar here goes through {@link #scale}.
+     */
+    public static NDArray geluTanh(NDArray x) {
+        NDArray cube = x.mul(x).mul(x);
+        NDArray inner = scale(x.add(scale(cube, 0.044715f)), (float) Math.sqrt(2 / Math.PI));
+        return scale(x.mul(inner.tanh().add(1f)), 0.5f);
+    }
 }

@@ -77,6 +77,11 @@ public final class VitForImageClassification extends Module implements FeatureEx
     /** The normalised class token {@code [B, hidden]}, what the head sees. */
     @Override
     public NDArray features(NDArray pixels, ForwardContext ctx) {
+        return tokens(pixels, ctx).get(":, 0, :");
+    }
+
+    /** Every normalised token {@code [B, 1 + patches, hidden]}, the class token first (what cross-attention reads). */
+    public NDArray tokens(NDArray pixels, ForwardContext ctx) {
         Shape s = pixels.getShape();
         if (s.dimension() != 4 || s.get(1) != config.numChannels()
                 || s.get(2) != config.imageSize() || s.get(3) != config.imageSize()) {
@@ -93,7 +98,7 @@ public final class VitForImageClassification extends Module implements FeatureEx
         for (VitLayer layer : layers) {
             x = layer.forward(x, ctx);
         }
-        return finalNorm.forward(x, ctx).get(":, 0, :");
+        return finalNorm.forward(x, ctx);
     }
 
     @Override
