@@ -26,4 +26,14 @@ public final class VisualInputs {
         }
         return v;
     }
+
+    /** A model that feeds its language model these inputs (the vision-language model). */
+    public interface Host {
+
+        /** The width of the image encoder's tokens (what cross-attention's keys and values project from). */
+        int visualWidth();
+
+        /** The path of the language model inside the host, where tuners go ({@code text}). */
+        String textPath();
+    }
 }

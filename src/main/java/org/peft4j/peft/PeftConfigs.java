@@ -6,6 +6,7 @@ import org.peft4j.tuners.adapter.AdapterConfig;
 import org.peft4j.tuners.bitfit.BitFitConfig;
 import org.peft4j.tuners.ia3.Ia3Config;
 import org.peft4j.tuners.lora.LoraConfig;
+import org.peft4j.tuners.routing.RoutingConfig;
 import org.peft4j.tuners.mlae.MlaeConfig;
 import org.peft4j.tuners.mopeft.MopeftConfig;
 import org.peft4j.tuners.prefix.PrefixConfig;
@@ -36,6 +37,9 @@ public final class PeftConfigs {
     private PeftConfigs() {}
 
     public static TunerConfig fromJson(JsonNode o) {
+        if (RoutingConfig.describes(o)) {
+            return RoutingConfig.fromJson(o); // a LoRA or adapter with a routing, or cross-attention
+        }
         String type = o.path("peft_type").asText("");
         Function<JsonNode, TunerConfig> reader = READERS.get(type);
         if (reader == null) {
