@@ -53,6 +53,14 @@ public final class VisionLanguageModel extends Module implements VisualInputs.Ho
         answerHead = answers > 0 ? addModule(ANSWER_HEAD, new LinearLayer(d, answers, true)) : null;
     }
 
+    /** Allocates the parts that are new here (pooler, answer head); the ViT and the text model come loaded. */
+    public void initializeNew(ai.djl.ndarray.NDManager manager) {
+        pooler.initialize(manager);
+        if (answerHead != null) {
+            answerHead.initialize(manager);
+        }
+    }
+
     public TextModel text() {
         return textModel;
     }
