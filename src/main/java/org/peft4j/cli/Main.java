@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
             TrainCommand.class,
             EvalCommand.class,
             PredictCommand.class,
+            GenerateCommand.class,
             SegmentCommand.class,
             MergeCommand.class,
             MergeAdaptersCommand.class,
