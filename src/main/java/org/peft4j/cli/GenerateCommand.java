@@ -2,6 +2,7 @@ package org.peft4j.cli;
 
 import ai.djl.ndarray.NDManager;
 import org.peft4j.io.Json;
+import org.peft4j.models.text.TextTokenizer;
 import org.peft4j.models.text.Generator;
 import org.peft4j.models.text.TextConfig;
 import org.peft4j.nn.ForwardContext;
@@ -72,7 +73,7 @@ final class GenerateCommand implements Callable<Integer> {
             throw new UsageException("--model " + model + " is a " + config.type().modelType
                     + " encoder: it cannot generate text (a decoder such as gpt2 can)");
         }
-        try (TextTokenizer tokenizer = TextTokenizer.openIfPresent(Path.of(model), config)) {
+        try (TextTokenizer tokenizer = openTokenizer(Path.of(model), config)) {
             long[] promptIds;
             String what;
             if (prompt.text != null) {
@@ -81,6 +82,9 @@ final class GenerateCommand implements Callable<Integer> {
                             + " to tokenize the text; it is not there (give --prompt-ids instead)");
                 }
                 promptIds = tokenizer.encode(prompt.text);
+                if (promptIds.length == 0) {
+                    throw new UsageException("--prompt '" + prompt.text + "' gives no tokens with " + Path.of(model).resolve(TextTokenizer.FILE));
+                }
                 what = "--prompt";
             } else {
                 promptIds = TextModels.parseIds("--prompt-ids", prompt.ids, config);
@@ -119,5 +123,17 @@ final class GenerateCommand implements Callable<Integer> {
      */
     private static void requireVisionLanguageAdapter(Path image) {
         throw new UsageException("--image needs a vision-language adapter (not available in this build)");
+    }
+
+    /** The folder's tokenizer.json (checked against the model's vocabulary), or null when it has none. */
+    private static TextTokenizer openTokenizer(Path dir, TextConfig config) {
+        if (!TextTokenizer.exists(dir)) {
+            return null;
+        }
+        try {
+            return TextTokenizer.load(dir, config.vocabSize());
+        } catch (java.io.IOException e) {
+            throw new UsageException(e.getMessage().lines().findFirst().orElse(""));
+        }
     }
 }

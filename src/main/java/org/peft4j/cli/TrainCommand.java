@@ -13,6 +13,9 @@ import org.peft4j.models.vit.VitForImageClassification;
 import org.peft4j.train.SamPretraining;
 import org.peft4j.train.SegFineTuning;
 import org.peft4j.train.FineTuning;
+import org.peft4j.train.VlFineTuning;
+import org.peft4j.tuners.routing.Routing;
+import org.peft4j.tuners.routing.RoutingConfig;
 import org.peft4j.peft.Methods;
 import org.peft4j.train.TrainConfig;
 import org.peft4j.tuners.TunerConfig;
@@ -41,13 +44,26 @@ final class TrainCommand implements Callable<Integer> {
     String model;
 
     @Option(names = "--task", defaultValue = "classification",
-            description = "classification (a ViT) or segmentation (SAM); default ${DEFAULT-VALUE}.")
+            description = "classification (a ViT), segmentation (SAM), vqa or caption (a ViT and a language model); "
+                    + "default ${DEFAULT-VALUE}.")
     String task;
 
-    @Option(names = "--data", required = true,
-            description = "Classification: fashion-mnist, fashion-mnist:DIR, folder:PATH or suite:TASK (its fixed "
-                    + "train/val/test splits; --val-fraction does not apply). Segmentation: " + SegData.ACCEPTED + ".")
+    @Option(names = "--data",
+            description = "Classification (required): fashion-mnist, fashion-mnist:DIR, folder:PATH or suite:TASK (its fixed "
+                    + "train/val/test splits; --val-fraction does not apply). Segmentation (required): " + SegData.ACCEPTED
+                    + ". vqa/caption: the built-in task (default), or vqa:DIR / caption:DIR (train.jsonl + test.jsonl, or "
+                    + "data.jsonl, next to the images).")
     String data;
+
+    @Option(names = "--text-model", paramLabel = "DIR",
+            description = "vqa/caption: the language model (bert, roberta or gpt2 folder with tokenizer.json); default the "
+                    + "project's GPT-2 pretrained on Debian's fortunes (" + VisionLanguageCommands.TEXT_MODEL + ").")
+    Path textModel;
+
+    @Option(names = "--routing", defaultValue = "none",
+            description = "vqa/caption: the routing function in the LoRA/adapter bottleneck: none, add, mul, mul_expand or vl "
+                    + "(default ${DEFAULT-VALUE}).")
+    String routing;
 
     @Option(names = "--method", defaultValue = "lora",
             description = "Classification: lora, dora, pissa, mlae, adapter-houlsby, adapter-pfeiffer, adaptformer, "
@@ -107,11 +123,20 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (task.equals("vqa") || task.equals("caption")) {
+            return visionLanguage();
+        }
+        if (!task.equals("classification") && !task.equals("segmentation")) {
+            throw new UsageException("--task must be classification, segmentation, vqa or caption, got '" + task + "'");
+        }
+        if (data == null) {
+            throw new UsageException("Missing required option: '--data=<data>'");
+        }
+        if (textModel != null || !routing.equals("none")) {
+            throw new UsageException("--text-model and --routing apply to --task vqa and caption");
+        }
         if (task.equals("segmentation")) {
             return segmentation();
-        }
-        if (!task.equals("classification")) {
-            throw new UsageException("--task must be classification or segmentation, got '" + task + "'");
         }
         if (model == null) {
             throw new UsageException("--model is required for classification (a ViT folder or preset)");
@@ -145,12 +170,33 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     /** Writes OUT/summary.json and prints it as one JSON line. */
-    private void report(Map<String, Object> summary, int train, int test) throws java.io.IOException {
+    void report(Map<String, Object> summary, int train, int test) throws java.io.IOException {
         summary.put("n_train", train);
         summary.put("n_test", test);
         summary.put("out", out.toString());
         AtomicFiles.writeString(out.resolve("summary.json"), Json.toPythonStyle(summary) + "\n");
         System.out.println(Json.MAPPER.writeValueAsString(summary));
+    }
+
+    /** {@code --task vqa|caption}: a frozen ViT and language model with a vision-language tuner. */
+    private int visionLanguage() throws Exception {
+        if (tuneDecoder) {
+            throw new UsageException("--tune-decoder applies to --task segmentation");
+        }
+        VlFineTuning.Recipe defaults;
+        try {
+            defaults = VlFineTuning.Recipe.defaults(task, RoutingConfig.Method.of(method), Routing.of(routing));
+            defaults = new VlFineTuning.Recipe(task, defaults.method(), defaults.routing(),
+                    methodFlags.rank != null ? methodFlags.rank : defaults.rank(),
+                    methodFlags.alpha != null ? methodFlags.alpha : (methodFlags.rank != null ? methodFlags.rank : defaults.alpha()),
+                    methodFlags.bottleneck != null ? methodFlags.bottleneck : defaults.bottleneck(),
+                    epochs != null ? epochs : defaults.epochs(), batchSize != null ? batchSize : defaults.batchSize(),
+                    lr != null ? lr : defaults.lr(), weightDecay, warmup, maxGradNorm, seed, defaults.beams());
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+        VisionLanguageCommands.run(task, data, model, textModel, defaults, out, !noProgress, this::report);
+        return 0;
     }
 
     /** {@code --task segmentation}: SAM on image + mask pairs. */

@@ -45,8 +45,8 @@ public final class TextTokenizer implements AutoCloseable {
         }
         int maxId = maxId(file);
         if (maxId >= vocabSize) {
-            throw new IOException(file + ": the vocabulary has id " + maxId + " but the model has only " + vocabSize
-                    + " embeddings (is it the model's own tokenizer?)");
+            throw new IOException(file + ": its vocabulary has ids up to " + maxId + " but the model's vocab_size is " + vocabSize
+                    + " (a tokenizer of another model?)");
         }
         try {
             HuggingFaceTokenizer t = HuggingFaceTokenizer.builder().optTokenizerPath(file).optAddSpecialTokens(false)
@@ -68,19 +68,27 @@ public final class TextTokenizer implements AutoCloseable {
         if (root == null || !root.isObject()) {
             throw new IOException(file + ": expected a JSON object");
         }
-        int max = -1;
-        JsonNode vocab = root.path("model").path("vocab");
-        if (vocab.isObject()) {
-            for (var it = vocab.fields(); it.hasNext(); ) {
-                max = Math.max(max, it.next().getValue().asInt());
-            }
-        } else if (vocab.isArray()) { // Unigram: [[piece, score], ...]
-            max = vocab.size() - 1;
-        } else {
-            throw new IOException(file + ": no model.vocab");
+        JsonNode vocab = root.path("model").get("vocab");
+        if (vocab == null || !(vocab.isObject() || vocab.isArray()) || vocab.isEmpty()) {
+            throw new IOException(file + ": no model.vocab (not a Hugging Face tokenizer.json)");
         }
-        for (JsonNode t : root.path("added_tokens")) {
-            max = Math.max(max, t.path("id").asInt());
+        int max = -1;
+        if (vocab.isArray()) { // Unigram: [[piece, score], ...], the index is the id
+            max = vocab.size() - 1;
+        } else { // BPE, WordPiece, WordLevel: token → id
+            for (JsonNode id : (Iterable<JsonNode>) vocab::elements) {
+                if (!id.canConvertToInt()) {
+                    throw new IOException(file + ": model.vocab has a non-integer id " + id);
+                }
+                max = Math.max(max, id.asInt());
+            }
+        }
+        for (JsonNode added : root.path("added_tokens")) {
+            JsonNode id = added.get("id");
+            if (id == null || !id.canConvertToInt()) {
+                throw new IOException(file + ": an added_tokens entry has no integer id: " + added);
+            }
+            max = Math.max(max, id.asInt());
         }
         return max;
     }
@@ -90,8 +98,14 @@ public final class TextTokenizer implements AutoCloseable {
         return e.getIds();
     }
 
+    /** Text of {@code ids}, special tokens left out. */
     public String decode(long[] ids) {
         return tokenizer.decode(ids, true);
+    }
+
+    /** Text of {@code ids} with {@code eos} (when ≥ 0) and other special tokens left out. */
+    public String decode(long[] ids, long eos) {
+        return decode(java.util.Arrays.stream(ids).filter(id -> id != eos).toArray());
     }
 
     /** The id of {@code token}, or -1 when the vocabulary lacks it. */
@@ -109,14 +123,5 @@ public final class TextTokenizer implements AutoCloseable {
     @Override
     public void close() {
         tokenizer.close();
-    }
-
-    /** Ids of every token in {@code map} that the tokenizer knows, for callers that check specials. */
-    Map<String, Long> ids(Iterable<String> tokens) {
-        Map<String, Long> out = new java.util.LinkedHashMap<>();
-        for (String t : tokens) {
-            out.put(t, idOf(t));
-        }
-        return out;
     }
 }

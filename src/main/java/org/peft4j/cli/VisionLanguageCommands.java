@@ -1,0 +1,116 @@
+package org.peft4j.cli;
+
+import ai.djl.ndarray.NDManager;
+import org.peft4j.data.DataException;
+import org.peft4j.data.vl.VlData;
+import org.peft4j.demo.FashionMnistDemo;
+import org.peft4j.data.FashionMnist;
+import org.peft4j.models.text.TextCheckpoint;
+import org.peft4j.models.text.TextModel;
+import org.peft4j.models.text.TextTokenizer;
+import org.peft4j.models.vit.VitCheckpoint;
+import org.peft4j.models.vit.VitForImageClassification;
+import org.peft4j.models.vl.VisionLanguageModel;
+import org.peft4j.nn.Module;
+import org.peft4j.train.LanguageModelPretraining;
+import org.peft4j.train.VlFineTuning;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/** What {@code train --task vqa|caption} needs besides its options: the default backbones, the data, the run. */
+final class VisionLanguageCommands {
+
+    static final String TEXT_MODEL = "gpt2-fortunes";
+    /** Built-in task sizes: VQA questions (3 per scene) and caption images (5 captions each). */
+    static final int VQA_TRAIN = 6000;
+    static final int VQA_TEST = 1200;
+    static final int CAPTION_TRAIN = 2000;
+    static final int CAPTION_TEST = 300;
+
+    private VisionLanguageCommands() {}
+
+    interface Reporter {
+        void report(Map<String, Object> summary, int train, int test) throws IOException;
+    }
+
+    /** The ViT folder: {@code --model}, or the project's backbone (pretrained on Fashion-MNIST on first use). */
+    static Path vision(String model, boolean progress) throws Exception {
+        if (model != null) {
+            Path dir = Path.of(model);
+            if (!Files.isRegularFile(dir.resolve("config.json"))) {
+                throw new UsageException("--model " + model + " is not a ViT folder (config.json + model.safetensors)");
+            }
+            return dir;
+        }
+        FashionMnistDemo.ensureData(FashionMnist.DEFAULT_DIR);
+        return FashionMnistDemo.backbone(FashionMnist.DEFAULT_DIR, FashionMnistDemo.DEFAULT_CACHE_DIR, progress).dir();
+    }
+
+    /** The language model folder: {@code --text-model}, or the project's GPT-2 (pretrained on fortunes on first use). */
+    static Path text(Path textModel, boolean progress) throws IOException {
+        if (textModel != null) {
+            if (!Files.isRegularFile(textModel.resolve("config.json"))) {
+                throw new UsageException("--text-model " + textModel + " is not a text model folder (config.json + model.safetensors)");
+            }
+            return textModel;
+        }
+        return LanguageModelPretraining.ensure(FashionMnistDemo.DEFAULT_CACHE_DIR, LanguageModelPretraining.Recipe.DEFAULT, progress);
+    }
+
+    static void run(String task, String data, String model, Path textModel, VlFineTuning.Recipe recipe, Path out, boolean progress,
+                    Reporter reporter) throws Exception {
+        String spec = data == null ? task : data;
+        if (!spec.equals(task) && !spec.startsWith(task + ":")) {
+            throw new UsageException("--data for --task " + task + " is '" + task + "' or '" + task + ":DIR', got '" + spec + "'");
+        }
+        if (spec.contains(":")) {
+            Path in = Path.of(spec.substring(spec.indexOf(':') + 1)).toAbsolutePath().normalize();
+            Path o = out.toAbsolutePath().normalize();
+            if (o.startsWith(in) || in.startsWith(o)) {
+                throw new UsageException("--out " + out + " and the data folder " + in + " overlap; choose another --out");
+            }
+        }
+        Path vitDir = vision(model, progress);
+        Path textDir = text(textModel, progress);
+        VlData.Split<?> split;
+        try {
+            int size = 28;
+            split = task.equals("vqa") ? VlData.vqa(spec, VQA_TRAIN, VQA_TEST, size, recipe.seed())
+                    : VlData.caption(spec, CAPTION_TRAIN, CAPTION_TEST, size, recipe.seed());
+        } catch (DataException | IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+        try (NDManager manager = NDManager.newBaseManager()) {
+            VitForImageClassification vit = VitCheckpoint.load(vitDir, manager);
+            Module text = TextCheckpoint.load(textDir, manager);
+            TextModel tm = (TextModel) text;
+            try (TextTokenizer tok = TextTokenizer.load(textDir, tm.config().vocabSize())) {
+                int answers = 0;
+                if (task.equals("vqa")) {
+                    answers = VlFineTuning.answerVocabulary(split.train()).size();
+                }
+                VisionLanguageModel vlm;
+                try {
+                    vlm = new VisionLanguageModel(vit, text, answers);
+                } catch (IllegalArgumentException e) {
+                    throw new UsageException(e.getMessage());
+                }
+                vlm.initializeNew(manager);
+                VlFineTuning.Outcome outcome = VlFineTuning.run(vlm, tok, split.train(), split.test(), recipe, out, manager, progress);
+                Map<String, Object> summary = outcome.toJson();
+                summary.put("vision_model", vitDir.toString());
+                summary.put("text_model", textDir.toString());
+                summary.put("data", split.description());
+                reporter.report(summary, split.train().size(), split.test().size());
+            }
+        }
+    }
+
+    static List<String> tasks() {
+        return List.of("vqa", "caption");
+    }
+}
