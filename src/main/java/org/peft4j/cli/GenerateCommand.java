@@ -56,8 +56,8 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (image != null) {
-            requireVisionLanguageAdapter(image);
+        if (image != null && adapter == null) {
+            throw new UsageException("--image needs --adapter: a vision-language adapter trained with train --task caption");
         }
         if (maxNewTokens < 1) {
             throw new UsageException("--max-new-tokens must be at least 1, got " + maxNewTokens);
@@ -98,6 +98,10 @@ final class GenerateCommand implements Callable<Integer> {
             int eos = config.eosTokenId();
             long[] ids;
             try (NDManager manager = NDManager.newBaseManager()) {
+                if (image != null) {
+                    ids = VisionLanguageCommands.caption(Path.of(model), adapter, image, promptIds, maxNewTokens, beams, eos,
+                            !noCache, manager);
+                } else {
                 TextModels.Loaded loaded = TextModels.load(model, config, adapter, manager);
                 if (beams == 1) {
                     ids = Generator.greedy(loaded.model(), null, new long[][] {promptIds}, maxNewTokens, eos, !noCache,
@@ -105,6 +109,7 @@ final class GenerateCommand implements Callable<Integer> {
                 } else {
                     ids = Generator.beam(loaded.model(), null, promptIds, maxNewTokens, beams, eos,
                             b -> ForwardContext.INFERENCE, manager).ids();
+                }
                 }
             }
             Map<String, Object> line = new LinkedHashMap<>();
@@ -115,14 +120,6 @@ final class GenerateCommand implements Callable<Integer> {
             System.out.println(Json.MAPPER.writeValueAsString(line));
         }
         return 0;
-    }
-
-    /**
-     * {@code --image} conditions generation on a picture through a vision-language adapter; this
-     * build has none yet, so the option is refused. The one place to replace when it arrives.
-     */
-    private static void requireVisionLanguageAdapter(Path image) {
-        throw new UsageException("--image needs a vision-language adapter (not available in this build)");
     }
 
     /** The folder's tokenizer.json (checked against the model's vocabulary), or null when it has none. */

@@ -39,6 +39,7 @@ final class MergeCommand implements Callable<Integer> {
             if (adapter.adapter == null) {
                 throw new ParameterException(spec.commandLine(), "Missing required option: '--adapter=DIR'");
             }
+            refuseVisionLanguage(adapter.adapter);
             Models.Loaded loaded = Models.load(model.model, adapter.adapter, manager);
             VitForImageClassification merged;
             try {
@@ -50,5 +51,28 @@ final class MergeCommand implements Callable<Integer> {
             System.out.println(Json.MAPPER.writeValueAsString(java.util.Map.of("out", out.toString())));
         }
         return 0;
+    }
+
+    /**
+     * A routed LoRA or adapter mixes the image into its bottleneck and cross-attention reads the
+     * image's tokens: no weight change reproduces them, so they are refused before anything loads.
+     */
+    private static void refuseVisionLanguage(Path adapterDir) throws java.io.IOException {
+        Path config = adapterDir.resolve(org.peft4j.tuners.AdapterModel.CONFIG_FILE);
+        if (!java.nio.file.Files.isRegularFile(config)) {
+            return; // the loader reports it
+        }
+        com.fasterxml.jackson.databind.JsonNode o;
+        try {
+            o = Json.MAPPER.readTree(config.toFile());
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            return; // the loader reports it
+        }
+        if (o != null && org.peft4j.tuners.routing.RoutingConfig.describes(o)) {
+            String routing = o.path("routing").asText("none");
+            throw new UsageException(adapterDir + ": a vision-language adapter (" + o.path("peft_type").asText()
+                    + (routing.equals("none") ? "" : " with routing " + routing) + ") cannot be merged into the weights: "
+                    + "its update depends on the image");
+        }
     }
 }

@@ -105,9 +105,53 @@ final class VisionLanguageCommands {
                 summary.put("vision_model", vitDir.toString());
                 summary.put("text_model", textDir.toString());
                 summary.put("data", split.description());
+                // what generate --image needs to rebuild the model around the adapter
+                Map<String, Object> record = new java.util.LinkedHashMap<>();
+                record.put("task", task);
+                record.put("vision_model", vitDir.toAbsolutePath().toString());
+                record.put("text_model", textDir.toAbsolutePath().toString());
+                org.peft4j.io.AtomicFiles.writeString(out.resolve(VL_RECORD), org.peft4j.io.Json.toPythonStyle(record) + "\n");
                 reporter.report(summary, split.train().size(), split.test().size());
             }
         }
+    }
+
+    /** Beside a vision-language adapter: the task and the ViT and text model folders it was trained on. */
+    static final String VL_RECORD = "vl_model.json";
+
+    /**
+     * {@code generate --image}: the ViT recorded beside the captioning adapter, the text model, the
+     * adapter; the image's pooled feature as the visual prefix, then greedy or beam decoding.
+     */
+    static long[] caption(Path textDir, Path adapter, Path image, long[] prompt, int maxNew, int beams, int eos, boolean cache,
+                          NDManager manager) throws IOException {
+        Path recordFile = adapter.resolve(VL_RECORD);
+        if (!Files.isRegularFile(recordFile)) {
+            throw new UsageException("--adapter " + adapter + " is not a vision-language adapter (no " + VL_RECORD
+                    + "; train one with train --task caption)");
+        }
+        com.fasterxml.jackson.databind.JsonNode record = org.peft4j.io.Json.MAPPER.readTree(recordFile.toFile());
+        if (!"caption".equals(record.path("task").asText())) {
+            throw new UsageException("--adapter " + adapter + " was trained for " + record.path("task").asText()
+                    + "; --image generation needs a captioning adapter");
+        }
+        org.peft4j.data.RawImage raw;
+        try {
+            raw = org.peft4j.data.ImageFolder.decode(image);
+        } catch (RuntimeException e) {
+            throw new UsageException("--image " + image + ": " + e.getMessage());
+        }
+        VitForImageClassification vit = VitCheckpoint.load(Path.of(record.path("vision_model").asText()), manager);
+        int channels = vit.config().numChannels();
+        if (!(raw.channels() == channels || (channels == 1 && raw.channels() >= 3) || (channels == 3 && raw.channels() <= 2))) {
+            throw new UsageException("--image " + image + " has " + raw.channels() + " channels; the ViT takes " + channels);
+        }
+        Module text = TextCheckpoint.load(textDir, manager);
+        VisionLanguageModel vlm = new VisionLanguageModel(vit, text, 0);
+        vlm.initializeNew(manager);
+        org.peft4j.peft.PeftModel peft = new org.peft4j.peft.PeftModel(vlm, null, manager);
+        peft.load(adapter, org.peft4j.peft.PeftModel.DEFAULT_ADAPTER);
+        return VlFineTuning.generate(vlm, raw, prompt, maxNew, beams, eos, cache, manager);
     }
 
     static List<String> tasks() {

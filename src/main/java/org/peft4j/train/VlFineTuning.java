@@ -498,6 +498,22 @@ public final class VlFineTuning {
         return m;
     }
 
+    /** Ids generated after {@code prompt} for one image (greedy when {@code beams} is 1). */
+    public static long[] generate(VisionLanguageModel vlm, RawImage image, long[] prompt, int maxNew, int beams, int eos,
+                                  boolean cache, NDManager manager) {
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            NDArray tokens = visualTokens(vlm, List.of(image), manager);
+            ForwardContext ctx = vlm.withVisualInputs(tokens, ForwardContext.INFERENCE);
+            NDArray prefix = ctx.get(org.peft4j.nn.VisualInputs.FEATURE);
+            if (beams == 1) {
+                return Generator.greedy(vlm.text(), prefix, new long[][] {prompt}, maxNew, eos, cache, b -> ctx, manager).get(0);
+            }
+            return Generator.beam(vlm.text(), prefix, prompt, maxNew, beams, eos,
+                    k -> vlm.withVisualInputs(tokens.repeat(0, k), ForwardContext.INFERENCE), manager).ids();
+        }
+    }
+
     private static String text(TextTokenizer tok, long[] ids, Specials sp) {
         int n = ids.length;
         if (n > 0 && ids[n - 1] == sp.eos) {

@@ -376,7 +376,7 @@ class TextCliTest {
         usageError(cli("generate", "--model", gpt2, "--max-new-tokens", "2"), "--prompt");
         usageError(cli("generate", "--model", gpt2, "--prompt", "w1", "--prompt-ids", "1", "--max-new-tokens", "2"), "--prompt");
         usageError(cli("generate", "--model", gpt2, "--prompt-ids", "5", "--max-new-tokens", "2", "--image",
-                tmp.resolve("cat.png").toString()), "--image needs a vision-language adapter (not available in this build)");
+                tmp.resolve("cat.png").toString()), "--image needs --adapter");
         usageError(cli("generate", "--model", vocabTooBig.toString(), "--prompt-ids", "5", "--max-new-tokens", "2"),
                 "ids up to 61");
         usageError(cli("generate", "--model", addedTooBig.toString(), "--prompt-ids", "5", "--max-new-tokens", "2"),

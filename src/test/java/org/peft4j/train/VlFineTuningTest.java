@@ -29,13 +29,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A few steps of VQA and captioning on tiny models: the loss falls, the metrics and files are there. */
-class VlFineTuningTest extends ManagedTest {
+public class VlFineTuningTest extends ManagedTest {
 
     @TempDir
     Path tmp;
 
     /** A tiny GPT-2 whose word tokenizer covers the built-in tasks. */
-    static Path tinyTextModel(Path dir) throws Exception {
+    public static Path tinyTextModel(Path dir) throws Exception {
         List<List<String>> streams = new ArrayList<>();
         for (VqaSample s : SortOfClevr.generate(300, 1, 24)) {
             streams.add(TextCorpus.words(s.question()));
