@@ -4,6 +4,8 @@ import org.peft4j.data.seg.SegDomains;
 import org.peft4j.data.suite.Suite;
 import org.peft4j.peft.Methods;
 import org.peft4j.segsuite.SegSuiteReport;
+import org.peft4j.vlsuite.VlSuiteReport;
+import org.peft4j.vlsuite.VlSuiteRunner;
 import org.peft4j.segsuite.SegSuiteRunner;
 import org.peft4j.train.SamPretraining;
 import org.peft4j.data.suite.SuiteTask;
@@ -59,8 +61,13 @@ final class SuiteCommand implements Callable<Integer> {
     static final String DEFAULT_SEGMENTATION_METHODS = "zero-shot,mopeft,lora,adapter,prefix,decoder-only";
 
     @Option(names = "--task", defaultValue = "classification",
-            description = "classification (the ViT suite, default) or segmentation (SAM on the generated domains).")
+            description = "classification (the ViT suite, default), segmentation (SAM on the generated domains) or vl "
+                    + "(every routing × method on VQA and captioning).")
     String task;
+
+    @Option(names = "--text-model", paramLabel = "DIR",
+            description = "--task vl: the language model folder (default the project's gpt2-fortunes).")
+    Path textModel;
 
     @Option(names = "--domains", defaultValue = "all", paramLabel = "all|NAME,NAME",
             description = "Segmentation domains (default all: cells, cracks, aerial, fashion, underwater).")
@@ -103,8 +110,11 @@ final class SuiteCommand implements Callable<Integer> {
         if (task.equals("segmentation")) {
             return segmentation();
         }
+        if (task.equals("vl")) {
+            return visionLanguage();
+        }
         if (!task.equals("classification")) {
-            throw new UsageException("--task must be classification or segmentation, got '" + task + "'");
+            throw new UsageException("--task must be classification, segmentation or vl, got '" + task + "'");
         }
         if (tuneDecoder || !domains.equals("all")) {
             throw new UsageException("--tune-decoder and --domains apply to --task segmentation");
@@ -214,6 +224,68 @@ final class SuiteCommand implements Callable<Integer> {
                 + outDir.resolve("runs"));
         List<String> files = new ArrayList<>();
         SegSuiteReport.FILES.forEach(f -> files.add(outDir.resolve(f).toString()));
+        System.out.println("Results: " + String.join(", ", files));
+        return 0;
+    }
+
+    /** {@code --task vl}: every routing with LoRA and adapters, and cross-attention, on VQA and captioning. */
+    private int visionLanguage() throws Exception {
+        if (!domains.equals("all") || tuneDecoder) {
+            throw new UsageException("--domains and --tune-decoder apply to --task segmentation");
+        }
+        List<String> taskNames = new ArrayList<>();
+        for (String t : (tasks.equals("all") ? "vqa,caption" : tasks).split(",", -1)) {
+            String name = t.strip();
+            if (!name.equals("vqa") && !name.equals("caption")) {
+                throw new UsageException("--task vl has the tasks vqa and caption, not '" + name + "'");
+            }
+            if (taskNames.contains(name)) {
+                throw new UsageException("task '" + name + "' is given twice");
+            }
+            taskNames.add(name);
+        }
+        List<VlSuiteRunner.Cell> cells = new ArrayList<>();
+        if (methods.equals(DEFAULT_METHODS)) {
+            cells.addAll(VlSuiteRunner.allCells());
+        } else {
+            for (String m : methods.split(",", -1)) {
+                VlSuiteRunner.Cell cell = usage(() -> VlSuiteRunner.Cell.parse(m.strip()));
+                if (cells.contains(cell)) {
+                    throw new UsageException("method '" + m.strip() + "' is given twice");
+                }
+                cells.add(cell);
+            }
+        }
+        int seedCount = seeds != null ? seeds : 1;
+        positive("--seeds", seedCount);
+        VlSuiteRunner.Profile profile = quick ? VlSuiteRunner.Profile.QUICK : VlSuiteRunner.Profile.FULL;
+        if (epochs != null) {
+            positive("--epochs", epochs);
+            profile = new VlSuiteRunner.Profile(profile.name(), profile.vqaTrain(), profile.vqaTest(), epochs, profile.captionTrain(),
+                    profile.captionTest(), epochs, profile.beams());
+        }
+        Path outDir = out != null ? out : Path.of(quick ? "runs/vlsuite-quick" : "runs/vlsuite");
+        if (Files.exists(outDir) && !Files.isDirectory(outDir)) {
+            throw new UsageException("--out " + outDir + " is a file, not a folder");
+        }
+        Path vision = VisionLanguageCommands.vision(backbone.model == null ? null : backbone.model.toString(), !noProgress);
+        Path text = VisionLanguageCommands.text(textModel, !noProgress);
+        VlSuiteRunner.Result result;
+        try {
+            result = VlSuiteRunner.run(new VlSuiteRunner.Plan(taskNames, cells, seedCount, profile, vision, text, outDir, !noProgress));
+        } catch (VlSuiteRunner.MismatchException e) {
+            throw new UsageException(e.getMessage());
+        }
+        VlSuiteReport.write(result, outDir);
+        for (String t : taskNames) {
+            System.out.println();
+            System.out.println(t + ": " + (t.equals("vqa") ? "VQA accuracy (%)" : "CIDEr-D (x100)"));
+            System.out.print(VlSuiteReport.table(result, t));
+            System.out.print(VlSuiteReport.verdict(result, t));
+        }
+        System.out.println(result.executed() + " runs trained now, " + result.reused() + " found done in " + outDir.resolve("runs"));
+        List<String> files = new ArrayList<>();
+        VlSuiteReport.FILES.forEach(f -> files.add(outDir.resolve(f).toString()));
         System.out.println("Results: " + String.join(", ", files));
         return 0;
     }

@@ -206,6 +206,7 @@ public final class VlFineTuning {
         List<Map<String, Object>> examples = new ArrayList<>();
         Map<String, Object> scores = vqa ? evaluateVqa(vlm, testSet, sp, recipe.batchSize(), examples, manager)
                 : evaluateCaptions(vlm, tok, testSet, sp, recipe.batchSize(), recipe.beams(), examples, manager);
+        writeExampleImages(examples, outDir);
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("task", recipe.task());
         result.put("method", recipe.method().cliName);
@@ -234,6 +235,30 @@ public final class VlFineTuning {
             }
         }
         return new ArrayList<>(seen.keySet());
+    }
+
+    /** Each example's image as examples/N.png (for the suite's report), its file name put in the example. */
+    private static void writeExampleImages(List<Map<String, Object>> examples, Path outDir) throws IOException {
+        Path dir = Files.createDirectories(outDir.resolve("examples"));
+        for (int i = 0; i < examples.size(); i++) {
+            RawImage img = (RawImage) examples.get(i).remove("raw");
+            if (img == null) {
+                continue;
+            }
+            java.awt.image.BufferedImage out = new java.awt.image.BufferedImage(img.width(), img.height(),
+                    java.awt.image.BufferedImage.TYPE_INT_RGB);
+            for (int y = 0; y < img.height(); y++) {
+                for (int x = 0; x < img.width(); x++) {
+                    int r = img.get(x, y, 0);
+                    int g = img.channels() >= 3 ? img.get(x, y, 1) : r;
+                    int b = img.channels() >= 3 ? img.get(x, y, 2) : r;
+                    out.setRGB(x, y, (r << 16) | (g << 8) | b);
+                }
+            }
+            String name = "examples/" + i + ".png";
+            org.peft4j.io.AtomicFiles.write(outDir.resolve(name), o -> javax.imageio.ImageIO.write(out, "png", o));
+            examples.get(i).put("picture", name);
+        }
     }
 
     /** One training example: an image (index into the tokens), ids, and targets (VQA soft scores or none). */
@@ -414,6 +439,7 @@ public final class VlFineTuning {
                 if (examples.size() < 12) {
                     Map<String, Object> e = new LinkedHashMap<>();
                     e.put("image", s.imageName());
+                    e.put("raw", s.image());
                     e.put("question", s.question());
                     e.put("prediction", answer);
                     e.put("answers", s.answers());
@@ -488,6 +514,7 @@ public final class VlFineTuning {
         for (int i = 0; i < Math.min(12, images); i++) {
             Map<String, Object> e = new LinkedHashMap<>();
             e.put("image", names.get(i));
+            e.put("raw", set.images.get(i));
             e.put("greedy", greedy.get(i));
             if (beams > 1) {
                 e.put("beam", beam.get(i));
