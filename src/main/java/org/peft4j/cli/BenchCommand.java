@@ -56,6 +56,21 @@ final class BenchCommand implements Callable<Integer> {
                     + "--mode infer times one forward pass at the model's input size.")
     String samModel;
 
+    @Option(names = "--text", paramLabel = "PRESET|DIR",
+            description = "Bench a text model instead: gpt2-small, gpt2-mini or a folder. --mode infer (forward against the "
+                    + "GEMM peak), generate (with and without the key/value cache) or train (a vision-language step; "
+                    + "--method lora|adapter|cross-attn, --routing).")
+    String text;
+
+    @Option(names = "--routing", defaultValue = "none", description = "--text --mode train: the routing (default ${DEFAULT-VALUE}).")
+    String routing;
+
+    @Option(names = "--seq-len", defaultValue = "128", description = "--text: tokens per sequence (default ${DEFAULT-VALUE}).")
+    int seqLen;
+
+    @Option(names = "--new-tokens", defaultValue = "32", description = "--text --mode generate: tokens generated (default ${DEFAULT-VALUE}).")
+    int newTokens;
+
     @Option(names = "--mode", defaultValue = "train", description = "train, infer, merge or multihead.")
     String mode;
 
@@ -93,6 +108,9 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (text != null) {
+            return TextBench.run(text, mode, method, routing, batchSize, seqLen, newTokens, steps, warmupSteps);
+        }
         if (samModel != null) {
             if (!mode.equals("infer")) {
                 throw new UsageException("--model (SAM) benches --mode infer only");
@@ -360,7 +378,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** Peak resident memory of this process (VmHWM), which includes native tensors and the JVM heap. */
-    private static double peakRssMb() throws IOException {
+    static double peakRssMb() throws IOException {
         Path status = Path.of("/proc/self/status");
         if (!Files.isReadable(status)) {
             return Double.NaN;

@@ -95,6 +95,15 @@ public record TextConfig(Type type, int vocabSize, int hiddenSize, int numLayers
         return new TextConfig(Type.GPT2, vocabSize, width, layers, heads, 4 * width, context, 0, 1e-5f, "gelu_new", -1, -1, -1);
     }
 
+    /** Named sizes for benchmarks: {@code gpt2-small} (124 M, OpenAI's smallest), {@code gpt2-mini} (the project's default size). */
+    public static TextConfig preset(String name) {
+        return switch (name) {
+            case "gpt2-small" -> new TextConfig(Type.GPT2, 50257, 768, 12, 12, 3072, 1024, 0, 1e-5f, "gelu_new", -1, 50256, 50256);
+            case "gpt2-mini" -> gpt2(8000, 64, 4, 4, 64).withSpecialTokens(0, 2, 3);
+            default -> throw new IllegalArgumentException("no text preset '" + name + "'; presets: gpt2-small, gpt2-mini");
+        };
+    }
+
     public TextConfig withSpecialTokens(int pad, int bos, int eos) {
         return new TextConfig(type, vocabSize, hiddenSize, numLayers, numHeads, intermediateSize, maxPositions, typeVocabSize,
                 layerNormEps, activation, pad, bos, eos);
