@@ -8,10 +8,12 @@ import org.peft4j.io.Json;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeSet;
 
 /**
  * A word-level vocabulary: the special tokens {@code [PAD]}=0, {@code [UNK]}=1, {@code [BOS]}=2,
@@ -68,6 +70,17 @@ public final class WordVocabulary {
             tokens.add(words.get(i).getKey());
         }
         return new WordVocabulary(tokens);
+    }
+
+    /**
+     * This vocabulary plus the {@code words} it lacks, appended in alphabetical (UTF-16) order:
+     * the ids of its own tokens do not change. For words a downstream task must never see as
+     * {@code [UNK]}, however rare they are in the corpus the vocabulary was counted on.
+     */
+    public WordVocabulary withWords(Collection<String> words) {
+        List<String> out = new ArrayList<>(tokens);
+        new TreeSet<>(words).stream().filter(w -> !ids.containsKey(w)).forEach(out::add);
+        return new WordVocabulary(out);
     }
 
     public int size() {
