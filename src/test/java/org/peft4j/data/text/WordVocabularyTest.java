@@ -41,6 +41,16 @@ class WordVocabularyTest {
     }
 
     @Test
+    void withWordsAppendsOnlyMissingWordsKeepingIds() {
+        WordVocabulary v = WordVocabulary.build(STREAMS, 2, 100);
+        WordVocabulary plus = v.withWords(List.of("zebra", "sat", "cat", "zebra"));
+        assertEquals(List.of("[PAD]", "[UNK]", "[BOS]", "[EOS]", "the", "on", "sat", "cat", "zebra"), plus.tokens());
+        assertEquals(v.id("sat"), plus.id("sat"));
+        assertEquals(8, plus.id("zebra"));
+        assertEquals(v.tokens(), v.withWords(List.of()).tokens());
+    }
+
+    @Test
     void writesATokenizerJsonThatHuggingFaceReads(@TempDir Path dir) throws IOException {
         WordVocabulary v = WordVocabulary.build(STREAMS, 1, 100);
         Path file = dir.resolve("tok/tokenizer.json");
