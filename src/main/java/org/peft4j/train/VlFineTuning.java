@@ -408,11 +408,15 @@ public final class VlFineTuning {
         return Ops.scale(perAnswer.sum(), 1f / logits.getShape().get(0));
     }
 
-    /** Mean cross-entropy of {@code logits [B, N, V]} against {@code targets [B, N]} over the real tokens of {@code mask}. */
+    /**
+     * Mean cross-entropy of {@code logits [B, N, V]} against {@code targets [B, N]} over the real
+     * tokens of {@code mask}; the target's log-probability is gathered, not picked by a one-hot
+     * {@code [B, N, V]} (see {@link LanguageModelPretraining#tokenCrossEntropy}).
+     */
     static NDArray tokenCrossEntropy(NDArray logits, NDArray targets, NDArray mask) {
-        int vocab = (int) logits.getShape().get(2);
-        NDArray oneHot = targets.oneHot(vocab).toType(DataType.FLOAT32, false);
-        NDArray nll = logits.logSoftmax(-1).mul(oneHot).sum(new int[] {2}).neg(); // [B, N]
+        // the index is kept for the backward pass: a copy in native memory (DJL-NOTES)
+        NDArray index = targets.toType(DataType.INT64, true).expandDims(2);
+        NDArray nll = logits.logSoftmax(-1).gather(index, 2).squeeze(2).neg(); // [B, N]
         NDArray keep = mask.toType(DataType.FLOAT32, false);
         return nll.mul(keep).sum().div(keep.sum());
     }

@@ -177,7 +177,7 @@ public record TextConfig(Type type, int vocabSize, int hiddenSize, int numLayers
             m.put("n_head", numHeads);
             m.put("n_inner", intermediateSize == 4 * hiddenSize ? null : intermediateSize);
             m.put("activation_function", activation);
-            m.put("layer_norm_epsilon", (double) layerNormEps);
+            m.put("layer_norm_epsilon", Double.parseDouble(Float.toString(layerNormEps))); // 1e-05, not 9.99e-06
             m.put("resid_pdrop", 0.0);
             m.put("embd_pdrop", 0.0);
             m.put("attn_pdrop", 0.0);
@@ -193,7 +193,7 @@ public record TextConfig(Type type, int vocabSize, int hiddenSize, int numLayers
             m.put("hidden_act", activation);
             m.put("max_position_embeddings", maxPositions);
             m.put("type_vocab_size", typeVocabSize);
-            m.put("layer_norm_eps", (double) layerNormEps);
+            m.put("layer_norm_eps", Double.parseDouble(Float.toString(layerNormEps)));
             m.put("hidden_dropout_prob", 0.0);
             m.put("attention_probs_dropout_prob", 0.0);
             m.put("position_embedding_type", "absolute");
