@@ -151,7 +151,13 @@ final class VisionLanguageCommands {
         vlm.initializeNew(manager);
         org.peft4j.peft.PeftModel peft = new org.peft4j.peft.PeftModel(vlm, null, manager);
         peft.load(adapter, org.peft4j.peft.PeftModel.DEFAULT_ADAPTER);
-        return VlFineTuning.generate(vlm, raw, prompt, maxNew, beams, eos, cache, manager);
+        long[] suppress = new long[0];
+        if (TextTokenizer.exists(textDir)) {
+            try (TextTokenizer tok = TextTokenizer.load(textDir, ((TextModel) text).config().vocabSize())) {
+                suppress = VlFineTuning.suppressedTokens(((TextModel) text).config(), tok);
+            }
+        }
+        return VlFineTuning.generate(vlm, raw, prompt, maxNew, beams, eos, cache, manager, suppress);
     }
 
     static List<String> tasks() {

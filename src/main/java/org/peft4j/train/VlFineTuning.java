@@ -81,7 +81,7 @@ public final class VlFineTuning {
 
         /** The paper's recipe scaled to the small models here: r = α (8), adapters m = 8, lr 1e-3. */
         public static Recipe defaults(String task, RoutingConfig.Method method, Routing routing) {
-            return new Recipe(task, method, routing, 8, 8, 8, task.equals("vqa") ? 8 : 10, 32, 2e-3, 0.01, 0.1, 1.0, 42, 3);
+            return new Recipe(task, method, routing, 8, 8, 8, 8, 32, 2e-3, 0.01, 0.1, 1.0, 42, 3);
         }
     }
 
@@ -101,7 +101,8 @@ public final class VlFineTuning {
     /** The tuner config of {@code recipe} for this language model. */
     public static RoutingConfig tunerConfig(Recipe recipe, TextConfig text) {
         List<String> toSave = recipe.task().equals("vqa")
-                ? List.of(VisionLanguageModel.POOLER, VisionLanguageModel.ANSWER_HEAD) : List.of(VisionLanguageModel.POOLER);
+                ? List.of(VisionLanguageModel.POOLER, VisionLanguageModel.ANSWER_HEAD)
+                : List.of(VisionLanguageModel.POOLER, VisionLanguageModel.CAPTION_BIAS);
         boolean gpt2 = text.type() == TextConfig.Type.GPT2;
         TargetModules targets = gpt2 ? TargetModules.regex("text\\..*\\.attn\\.c_attn")
                 : TargetModules.regex("text\\..*\\.attention\\.self\\.(query|value)");
@@ -111,8 +112,18 @@ public final class VlFineTuning {
                 recipe.bottleneck(), "relu", toSave);
     }
 
+    /** What a caption must not contain for this model: its start, padding and unknown-word tokens. */
+    public static long[] suppressedTokens(TextConfig config, TextTokenizer tok) {
+        return Specials.of(config, tok).suppressed();
+    }
+
     /** Special token ids: the config's, else the tokenizer's usual names. */
-    record Specials(long bos, long eos, long pad) {
+    record Specials(long bos, long eos, long pad, long unk) {
+        /** What a generated caption must not contain: padding, start and unknown-word tokens. */
+        long[] suppressed() {
+            return java.util.stream.LongStream.of(bos, pad, unk).filter(id -> id >= 0 && id != eos).distinct().toArray();
+        }
+
         static Specials of(TextConfig c, TextTokenizer tok) {
             long bos = c.bosTokenId() >= 0 ? c.bosTokenId() : first(tok, "[BOS]", "[CLS]", "<s>", "<|endoftext|>");
             long eos = c.eosTokenId() >= 0 ? c.eosTokenId() : first(tok, "[EOS]", "[SEP]", "</s>", "<|endoftext|>");
@@ -121,7 +132,7 @@ public final class VlFineTuning {
                 throw new IllegalArgumentException("the text model has no bos/eos token (config.json bos_token_id/eos_token_id, "
                         + "or [BOS]/[CLS]/<s> and [EOS]/[SEP]/</s> in tokenizer.json)");
             }
-            return new Specials(bos, eos, pad);
+            return new Specials(bos, eos, pad, first(tok, "[UNK]", "<unk>"));
         }
 
         private static long first(TextTokenizer tok, String... names) {
@@ -487,7 +498,8 @@ public final class VlFineTuning {
                 for (int i = 0; i < prompts.length; i++) {
                     prompts[i] = new long[] {sp.bos};
                 }
-                for (long[] ids : Generator.greedy(vlm.text(), prefix, prompts, maxNew, (int) sp.eos, true, b -> ctx, manager)) {
+                for (long[] ids : Generator.greedy(vlm.captioner(), prefix, prompts, maxNew, (int) sp.eos, true, b -> ctx, manager,
+                        sp.suppressed())) {
                     greedy.add(text(tok, ids, sp));
                 }
                 if (beams > 1) {
@@ -495,8 +507,8 @@ public final class VlFineTuning {
                         NDArray one = tokens.get((i) + ":" + (i + 1));
                         ForwardContext single = vlm.withVisualInputs(one, ForwardContext.INFERENCE);
                         NDArray p = single.get(org.peft4j.nn.VisualInputs.FEATURE);
-                        Generator.Output o = Generator.beam(vlm.text(), p, new long[] {sp.bos}, maxNew, beams, (int) sp.eos,
-                                k -> vlm.withVisualInputs(one.repeat(0, k), ForwardContext.INFERENCE), manager);
+                        Generator.Output o = Generator.beam(vlm.captioner(), p, new long[] {sp.bos}, maxNew, beams, (int) sp.eos,
+                                k -> vlm.withVisualInputs(one.repeat(0, k), ForwardContext.INFERENCE), manager, sp.suppressed());
                         beam.add(text(tok, o.ids(), sp));
                     }
                 }
@@ -531,17 +543,18 @@ public final class VlFineTuning {
 
     /** Ids generated after {@code prompt} for one image (greedy when {@code beams} is 1). */
     public static long[] generate(VisionLanguageModel vlm, RawImage image, long[] prompt, int maxNew, int beams, int eos,
-                                  boolean cache, NDManager manager) {
+                                  boolean cache, NDManager manager, long[] suppress) {
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
             NDArray tokens = visualTokens(vlm, List.of(image), manager);
             ForwardContext ctx = vlm.withVisualInputs(tokens, ForwardContext.INFERENCE);
             NDArray prefix = ctx.get(org.peft4j.nn.VisualInputs.FEATURE);
             if (beams == 1) {
-                return Generator.greedy(vlm.text(), prefix, new long[][] {prompt}, maxNew, eos, cache, b -> ctx, manager).get(0);
+                return Generator.greedy(vlm.captioner(), prefix, new long[][] {prompt}, maxNew, eos, cache, b -> ctx, manager, suppress)
+                        .get(0);
             }
-            return Generator.beam(vlm.text(), prefix, prompt, maxNew, beams, eos,
-                    k -> vlm.withVisualInputs(tokens.repeat(0, k), ForwardContext.INFERENCE), manager).ids();
+            return Generator.beam(vlm.captioner(), prefix, prompt, maxNew, beams, eos,
+                    k -> vlm.withVisualInputs(tokens.repeat(0, k), ForwardContext.INFERENCE), manager, suppress).ids();
         }
     }
 

@@ -62,7 +62,7 @@ public final class VlSuiteRunner {
     /** Data sizes and epochs per task. */
     public record Profile(String name, int vqaTrain, int vqaTest, int vqaEpochs, int captionTrain, int captionTest,
                           int captionEpochs, int beams) {
-        public static final Profile FULL = new Profile("full", 6000, 1200, 8, 2000, 300, 10, 3);
+        public static final Profile FULL = new Profile("full", 6000, 1200, 8, 2000, 300, 8, 3);
         public static final Profile QUICK = new Profile("quick", 600, 150, 3, 200, 40, 3, 2);
 
         Map<String, Object> toJson() {

@@ -36,6 +36,15 @@ public final class Generator {
      */
     public static List<long[]> greedy(TextModel model, NDArray prefix, long[][] prompts, int maxNew, int eos, boolean useCache,
                                       IntFunction<ForwardContext> contextForBatch, NDManager manager) {
+        return greedy(model, prefix, prompts, maxNew, eos, useCache, contextForBatch, manager, new long[0]);
+    }
+
+    /**
+     * {@link #greedy} that never emits the ids in {@code suppress} (padding, unknown-word and start
+     * tokens that a caption must not contain, as transformers' {@code suppress_tokens}).
+     */
+    public static List<long[]> greedy(TextModel model, NDArray prefix, long[][] prompts, int maxNew, int eos, boolean useCache,
+                                      IntFunction<ForwardContext> contextForBatch, NDManager manager, long[] suppress) {
         int b = prompts.length;
         int n = prompts[0].length;
         checkLength(model, prefix, n, maxNew);
@@ -60,7 +69,8 @@ public final class Generator {
                     NDArray hidden = model.encode(x, null, cache, ctx);
                     long len = hidden.getShape().get(1);
                     NDArray last = model.logits(hidden.get(":, " + (len - 1) + ":" + len + ", :")).reshape(b, -1);
-                    next = last.argMax(1).toType(DataType.INT64, false).toLongArray();
+                    next = suppress.length == 0 ? last.argMax(1).toType(DataType.INT64, false).toLongArray()
+                            : argMax(last.toFloatArray(), b, suppress);
                 }
                 step = new long[b][1];
                 boolean all = true;
@@ -90,6 +100,12 @@ public final class Generator {
      */
     public static Output beam(TextModel model, NDArray prefix, long[] prompt, int maxNew, int beams, int eos,
                               IntFunction<ForwardContext> contextForBatch, NDManager manager) {
+        return beam(model, prefix, prompt, maxNew, beams, eos, contextForBatch, manager, new long[0]);
+    }
+
+    /** {@link #beam} that never emits the ids in {@code suppress}. */
+    public static Output beam(TextModel model, NDArray prefix, long[] prompt, int maxNew, int beams, int eos,
+                              IntFunction<ForwardContext> contextForBatch, NDManager manager, long[] suppress) {
         if (beams < 1) {
             throw new IllegalArgumentException("beams must be at least 1, got " + beams);
         }
@@ -123,6 +139,11 @@ public final class Generator {
                     vocab = (int) lp.getShape().get(1);
                     logProbs = lp.toFloatArray();
                 }
+                for (int i = 0; i < k; i++) {
+                    for (long v : suppress) {
+                        logProbs[(int) (i * vocab + v)] = Float.NEGATIVE_INFINITY;
+                    }
+                }
                 List<long[]> candidates = new ArrayList<>(); // {beam, token}
                 List<Double> scores = new ArrayList<>();
                 for (int i = 0; i < k; i++) {
@@ -139,6 +160,9 @@ public final class Generator {
                 List<Hyp> next = new ArrayList<>();
                 List<Long> parents = new ArrayList<>();
                 for (int j = 0; j < order.length && next.size() < beams; j++) {
+                    if (scores.get(order[j]) == Double.NEGATIVE_INFINITY) {
+                        break; // only suppressed tokens are left
+                    }
                     long[] c = candidates.get(order[j]);
                     Hyp parent = alive.get((int) c[0]);
                     Hyp h = new Hyp(append(parent.ids, c[1]), scores.get(order[j]));
@@ -166,6 +190,26 @@ public final class Generator {
         all.addAll(alive);
         Hyp best = all.stream().max(Comparator.comparingDouble(Hyp::normalised)).orElseThrow();
         return new Output(best.ids, best.normalised());
+    }
+
+    /** Each row's argmax (ties to the lowest id) over the ids not in {@code suppress}. */
+    private static long[] argMax(float[] logits, int rows, long[] suppress) {
+        int vocab = logits.length / rows;
+        boolean[] banned = new boolean[vocab];
+        for (long v : suppress) {
+            banned[(int) v] = true;
+        }
+        long[] out = new long[rows];
+        for (int i = 0; i < rows; i++) {
+            int best = -1;
+            for (int v = 0; v < vocab; v++) {
+                if (!banned[v] && (best < 0 || logits[i * vocab + v] > logits[i * vocab + best])) {
+                    best = v;
+                }
+            }
+            out[i] = best;
+        }
+        return out;
     }
 
     private static void checkLength(TextModel model, NDArray prefix, int promptLength, int maxNew) {

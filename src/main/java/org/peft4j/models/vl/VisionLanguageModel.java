@@ -30,12 +30,14 @@ public final class VisionLanguageModel extends Module implements VisualInputs.Ho
     public static final String TEXT = "text";
     public static final String POOLER = "visual_pooler";
     public static final String ANSWER_HEAD = "answer_head";
+    public static final String CAPTION_BIAS = "caption_bias";
 
     private final VitForImageClassification vision;
     private final LinearLayer pooler;
     private final Module text;
     private final TextModel textModel;
     private final LinearLayer answerHead;
+    private final LogitBias captionBias;
 
     /** {@code answers}: the VQA answer vocabulary size, or 0 for captioning. */
     public VisionLanguageModel(VitForImageClassification vision, Module text, int answers) {
@@ -51,6 +53,7 @@ public final class VisionLanguageModel extends Module implements VisualInputs.Ho
         int d = tm.config().hiddenSize();
         pooler = addModule(POOLER, new LinearLayer(vision.config().hiddenSize(), d, true));
         answerHead = answers > 0 ? addModule(ANSWER_HEAD, new LinearLayer(d, answers, true)) : null;
+        captionBias = answers == 0 ? addModule(CAPTION_BIAS, new LogitBias(tm.config().vocabSize())) : null;
     }
 
     /** Allocates the parts that are new here (pooler, answer head); the ViT and the text model come loaded. */
@@ -58,6 +61,9 @@ public final class VisionLanguageModel extends Module implements VisualInputs.Ho
         pooler.initialize(manager);
         if (answerHead != null) {
             answerHead.initialize(manager);
+        }
+        if (captionBias != null) {
+            captionBias.initialize(manager);
         }
     }
 
@@ -142,7 +148,55 @@ public final class VisionLanguageModel extends Module implements VisualInputs.Ho
      */
     public NDArray captionLogits(NDArray hidden) {
         long n = hidden.getShape().get(1);
-        return textModel.logits(hidden.get(":, 1:" + (n - 1) + ", :"));
+        return captioner().logits(hidden.get(":, 1:" + (n - 1) + ", :"));
+    }
+
+    /**
+     * The language model as captioning sees it: its logits plus the trained per-token bias. A small
+     * language model pretrained on other prose gives the caption words (colours, shapes) logits
+     * ~10 nats below its frequent words; no low-rank update of the frozen blocks moves them that far
+     * in a few epochs, so the caption's prior over the vocabulary ({@code V} numbers, like VQA's
+     * answer head) trains with every method.
+     */
+    public TextModel captioner() {
+        if (captionBias == null) {
+            throw new IllegalStateException("this model has no caption bias (built for VQA)");
+        }
+        return new TextModel() {
+            @Override
+            public org.peft4j.models.text.TextConfig config() {
+                return textModel.config();
+            }
+
+            @Override
+            public NDArray embedTokens(NDArray ids) {
+                return textModel.embedTokens(ids);
+            }
+
+            @Override
+            public NDArray encode(NDArray embeddings, NDArray mask, org.peft4j.models.text.KvCache cache, ForwardContext ctx) {
+                return textModel.encode(embeddings, mask, cache, ctx);
+            }
+
+            @Override
+            public NDArray logits(NDArray hidden) {
+                return captionBias.forward(textModel.logits(hidden), ForwardContext.INFERENCE);
+            }
+        };
+    }
+
+    /** A trainable bias added to the last axis. */
+    static final class LogitBias extends Module {
+        private final ai.djl.nn.Parameter bias;
+
+        LogitBias(int size) {
+            bias = addParam("bias", new Shape(size), org.peft4j.nn.Initializers.zeros());
+        }
+
+        @Override
+        public NDArray forward(NDArray x, ForwardContext ctx) {
+            return x.add(value(bias)); // x first: the result is freed with the step (DJL-NOTES)
+        }
     }
 
     @Override
