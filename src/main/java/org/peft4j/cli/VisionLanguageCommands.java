@@ -142,9 +142,8 @@ final class VisionLanguageCommands {
             throw new UsageException("--image " + image + ": " + e.getMessage());
         }
         VitForImageClassification vit = VitCheckpoint.load(Path.of(record.path("vision_model").asText()), manager);
-        int channels = vit.config().numChannels();
-        if (!(raw.channels() == channels || (channels == 1 && raw.channels() >= 3) || (channels == 3 && raw.channels() <= 2))) {
-            throw new UsageException("--image " + image + " has " + raw.channels() + " channels; the ViT takes " + channels);
+        if (!VlFineTuning.fits(raw, vit.config())) {
+            throw new UsageException("--image " + image + " has " + raw.channels() + " channels; the ViT takes " + vit.config().numChannels());
         }
         Module text = TextCheckpoint.load(textDir, manager);
         VisionLanguageModel vlm = new VisionLanguageModel(vit, text, 0);

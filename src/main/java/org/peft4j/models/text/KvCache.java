@@ -36,6 +36,7 @@ public final class KvCache implements AutoCloseable {
         NDArray keepV = fullV.duplicate();
         keepK.attach(manager);
         keepV.attach(manager);
+        ai.djl.ndarray.NDScope.unregister(keepK, keepV); // outlive the block's scope (inference frees intermediates)
         if (keys[layer] != null) {
             keys[layer].close();
             values[layer].close();
@@ -56,6 +57,7 @@ public final class KvCache implements AutoCloseable {
                 NDArray v = values[i].get(index);
                 k.attach(manager);
                 v.attach(manager);
+                ai.djl.ndarray.NDScope.unregister(k, v);
                 keys[i].close();
                 values[i].close();
                 keys[i] = k;

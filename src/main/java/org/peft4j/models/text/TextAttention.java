@@ -82,7 +82,8 @@ final class TextAttention extends Module {
             k = kv.get(0);
             v = kv.get(1);
         }
-        NDArray scores = Ops.scale(q, scale).matMul(k.transpose(0, 1, 3, 2)); // [B, H, N, T]
+        NDArray qs = Ops.scale(q, scale);
+        NDArray scores = qs.matMul(k.transpose(0, 1, 3, 2)); // [B, H, N, T]
         if (mask != null) {
             scores = scores.add(mask);
         }
@@ -90,7 +91,7 @@ final class TextAttention extends Module {
             long l = prefixes.get(0).getShape().get(1);
             NDArray pk = heads(prefixes.get(0), b, l, hd);
             NDArray pv = heads(prefixes.get(1), b, l, hd);
-            scores = NDArrays.concat(new NDList(Ops.scale(q, scale).matMul(pk.transpose(0, 1, 3, 2)), scores), 3);
+            scores = NDArrays.concat(new NDList(qs.matMul(pk.transpose(0, 1, 3, 2)), scores), 3);
             v = NDArrays.concat(new NDList(pv, v), 2);
         }
         NDArray context = scores.softmax(-1).matMul(v).transpose(0, 2, 1, 3).reshape(b, n, d);
