@@ -212,7 +212,7 @@ final class SuiteCommand implements Callable<Integer> {
         try {
             result = SegSuiteRunner.run(new SegSuiteRunner.Plan(domainList, methodList, seedCount, profile, tuneDecoder,
                     model, modelName, backbone.dataDir, outDir, !noProgress));
-        } catch (SegSuiteRunner.MismatchException e) {
+        } catch (org.peft4j.suite.SuiteFolder.SettingsMismatch e) {
             throw new UsageException(e.getMessage());
         }
         SegSuiteReport.write(result, outDir);
@@ -273,7 +273,7 @@ final class SuiteCommand implements Callable<Integer> {
         VlSuiteRunner.Result result;
         try {
             result = VlSuiteRunner.run(new VlSuiteRunner.Plan(taskNames, cells, seedCount, profile, vision, text, outDir, !noProgress));
-        } catch (VlSuiteRunner.MismatchException e) {
+        } catch (org.peft4j.suite.SuiteFolder.SettingsMismatch e) {
             throw new UsageException(e.getMessage());
         }
         VlSuiteReport.write(result, outDir);

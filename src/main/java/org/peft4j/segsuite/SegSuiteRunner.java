@@ -2,12 +2,10 @@ package org.peft4j.segsuite;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
-import com.fasterxml.jackson.databind.JsonNode;
 import me.tongfei.progressbar.ProgressBar;
 import org.peft4j.data.FashionMnist;
 import org.peft4j.data.seg.SegDomains;
-import org.peft4j.io.AtomicFiles;
-import org.peft4j.io.Json;
+import org.peft4j.suite.SuiteFolder;
 import org.peft4j.models.sam.SamCheckpoint;
 import org.peft4j.models.sam.SamModel;
 import org.peft4j.peft.MethodOptions;
@@ -20,7 +18,6 @@ import org.peft4j.tuners.TunerConfig;
 import org.peft4j.tuners.lora.LoraConfig;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -35,8 +32,6 @@ import java.util.Map;
  * domains or seeds can be added.
  */
 public final class SegSuiteRunner {
-
-    public static final String SETTINGS = "settings.json";
 
     /** Sizes and training of every run; each method trains at its default rate ({@link Methods#samLearningRate}). */
     public record Profile(String name, SegDomains.Sizes sizes, int epochs, int batchSize) {
@@ -69,13 +64,6 @@ public final class SegSuiteRunner {
 
     public record Result(List<Run> runs, Map<String, Object> settings, int executed, int reused) {}
 
-    /** The folder holds results of other settings. */
-    public static final class MismatchException extends RuntimeException {
-        MismatchException(String message) {
-            super(message);
-        }
-    }
-
     private SegSuiteRunner() {}
 
     public static Result run(Plan plan) throws IOException {
@@ -84,18 +72,7 @@ public final class SegSuiteRunner {
         settings.put("tune_decoder", plan.tuneDecoder());
         settings.put("prompts", "eval: the deepest pixel and the exact box of every region of >= " + SegEvaluator.MIN_AREA
                 + " pixels; train: a random point (+ a negative point half the time) or a box jittered by 10% of its sides");
-        Files.createDirectories(plan.outDir());
-        Path settingsFile = plan.outDir().resolve(SETTINGS);
-        if (Files.isRegularFile(settingsFile)) {
-            JsonNode old = Json.MAPPER.readTree(settingsFile.toFile());
-            JsonNode now = Json.MAPPER.valueToTree(settings);
-            if (!old.equals(now)) {
-                throw new MismatchException(plan.outDir() + " holds a suite run with other settings (" + settingsFile
-                        + "): " + old + "; choose another --out");
-            }
-        } else {
-            AtomicFiles.writeString(settingsFile, Json.toPythonStyle(settings) + "\n");
-        }
+        SuiteFolder.claim(plan.outDir(), settings);
         List<Run> runs = new ArrayList<>();
         int executed = 0;
         int reused = 0;
@@ -107,19 +84,15 @@ public final class SegSuiteRunner {
                 for (String method : plan.methods()) {
                     for (int seed = 0; seed < plan.seeds(); seed++) {
                         Path dir = plan.outDir().resolve("runs").resolve(domain).resolve(method).resolve("seed" + seed);
-                        Path resultFile = dir.resolve("result.json");
-                        Map<String, Object> result;
-                        if (Files.isRegularFile(resultFile)) {
-                            @SuppressWarnings("unchecked")
-                            Map<String, Object> m = Json.MAPPER.readValue(resultFile.toFile(), Map.class);
-                            result = m;
+                        Map<String, Object> result = SuiteFolder.finished(dir);
+                        if (result != null) {
                             reused++;
                         } else {
                             if (bar != null) {
                                 bar.setExtraMessage(" " + domain + " / " + method + " / seed " + seed);
                             }
                             result = runOne(plan, splits, domain, method, seed, dir);
-                            AtomicFiles.writeString(resultFile, Json.toPythonStyle(result) + "\n");
+                            SuiteFolder.record(dir, result);
                             executed++;
                         }
                         runs.add(new Run(domain, method, seed, result, dir));

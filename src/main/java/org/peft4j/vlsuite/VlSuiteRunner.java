@@ -1,11 +1,9 @@
 package org.peft4j.vlsuite;
 
 import ai.djl.ndarray.NDManager;
-import com.fasterxml.jackson.databind.JsonNode;
 import me.tongfei.progressbar.ProgressBar;
 import org.peft4j.data.vl.VlData;
-import org.peft4j.io.AtomicFiles;
-import org.peft4j.io.Json;
+import org.peft4j.suite.SuiteFolder;
 import org.peft4j.models.text.TextCheckpoint;
 import org.peft4j.models.text.TextModel;
 import org.peft4j.models.text.TextTokenizer;
@@ -18,7 +16,6 @@ import org.peft4j.tuners.routing.Routing;
 import org.peft4j.tuners.routing.RoutingConfig;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -31,8 +28,6 @@ import java.util.Map;
  * The settings are recorded; a folder of other settings is refused.
  */
 public final class VlSuiteRunner {
-
-    public static final String SETTINGS = "settings.json";
 
     /** One method of the suite: a tuner and the routing in its bottleneck. */
     public record Cell(RoutingConfig.Method method, Routing routing) {
@@ -87,13 +82,6 @@ public final class VlSuiteRunner {
 
     public record Result(List<Run> runs, Map<String, Object> settings, int executed, int reused) {}
 
-    /** The folder holds results of other settings. */
-    public static final class MismatchException extends RuntimeException {
-        MismatchException(String message) {
-            super(message);
-        }
-    }
-
     private VlSuiteRunner() {}
 
     public static Result run(Plan plan) throws IOException {
@@ -106,18 +94,7 @@ public final class VlSuiteRunner {
         settings.put("adapter_bottleneck", example.bottleneck());
         settings.put("learning_rate", example.lr());
         settings.put("batch_size", example.batchSize());
-        Files.createDirectories(plan.outDir());
-        Path settingsFile = plan.outDir().resolve(SETTINGS);
-        if (Files.isRegularFile(settingsFile)) {
-            JsonNode old = Json.MAPPER.readTree(settingsFile.toFile());
-            JsonNode now = Json.MAPPER.valueToTree(settings);
-            if (!old.equals(now)) {
-                throw new MismatchException(plan.outDir() + " holds a suite run with other settings (" + settingsFile + "): " + old
-                        + "; choose another --out");
-            }
-        } else {
-            AtomicFiles.writeString(settingsFile, Json.toPythonStyle(settings) + "\n");
-        }
+        SuiteFolder.claim(plan.outDir(), settings);
         List<Run> runs = new ArrayList<>();
         int executed = 0;
         int reused = 0;
@@ -131,19 +108,15 @@ public final class VlSuiteRunner {
                     for (int seed = 0; seed < plan.seeds(); seed++) {
                         Path dir = plan.outDir().resolve("runs").resolve(task)
                                 .resolve(cell.label().replace('/', '-')).resolve("seed" + seed);
-                        Path resultFile = dir.resolve("result.json");
-                        Map<String, Object> result;
-                        if (Files.isRegularFile(resultFile)) {
-                            @SuppressWarnings("unchecked")
-                            Map<String, Object> m = Json.MAPPER.readValue(resultFile.toFile(), Map.class);
-                            result = m;
+                        Map<String, Object> result = SuiteFolder.finished(dir);
+                        if (result != null) {
                             reused++;
                         } else {
                             if (bar != null) {
                                 bar.setExtraMessage(" " + task + " / " + cell.label() + " / seed " + seed);
                             }
                             result = runOne(plan, split, task, cell, seed, dir);
-                            AtomicFiles.writeString(resultFile, Json.toPythonStyle(result) + "\n");
+                            SuiteFolder.record(dir, result);
                             executed++;
                         }
                         runs.add(new Run(task, cell, seed, result, dir));

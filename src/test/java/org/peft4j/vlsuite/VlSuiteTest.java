@@ -47,7 +47,7 @@ class VlSuiteTest {
         assertEquals(6, again.reused());
 
         VlSuiteRunner.Profile other = new VlSuiteRunner.Profile("tiny", 48, 12, 2, 10, 4, 1, 2);
-        assertThrows(VlSuiteRunner.MismatchException.class, () -> VlSuiteRunner.run(
+        assertThrows(org.peft4j.suite.SuiteFolder.SettingsMismatch.class, () -> VlSuiteRunner.run(
                 new VlSuiteRunner.Plan(List.of("vqa"), cells, 1, other, vision, text, out, false)));
     }
 
