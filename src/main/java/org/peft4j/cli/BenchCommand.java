@@ -71,6 +71,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--new-tokens", defaultValue = "32", description = "--text --mode generate: tokens generated (default ${DEFAULT-VALUE}).")
     int newTokens;
 
+    @Option(names = "--prompt-tokens", defaultValue = "8", description = "--text --mode generate: prompt length (default ${DEFAULT-VALUE}).")
+    int promptTokens;
+
     @Option(names = "--mode", defaultValue = "train", description = "train, infer, merge or multihead.")
     String mode;
 
@@ -109,7 +112,7 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (text != null) {
-            return TextBench.run(text, mode, method, routing, batchSize, seqLen, newTokens, steps, warmupSteps);
+            return TextBench.run(text, mode, method, routing, batchSize, seqLen, newTokens, promptTokens, steps, warmupSteps);
         }
         if (samModel != null) {
             if (!mode.equals("infer")) {

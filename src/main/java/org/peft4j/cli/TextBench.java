@@ -41,8 +41,8 @@ final class TextBench {
 
     private TextBench() {}
 
-    static int run(String text, String mode, String method, String routing, int batchSize, int seqLen, int newTokens, int steps,
-                   int warmup) throws Exception {
+    static int run(String text, String mode, String method, String routing, int batchSize, int seqLen, int newTokens,
+                   int promptTokens, int steps, int warmup) throws Exception {
         Engine.getInstance().setRandomSeed(0);
         try (NDManager manager = NDManager.newBaseManager()) {
             Module model;
@@ -66,7 +66,7 @@ final class TextBench {
             out.put("threads", Integer.getInteger("ai.djl.pytorch.num_threads", Runtime.getRuntime().availableProcessors()));
             switch (mode) {
                 case "infer" -> infer(tm, batchSize, seqLen, steps, warmup, manager, out);
-                case "generate" -> generate(tm, newTokens, steps, warmup, manager, out);
+                case "generate" -> generate(tm, promptTokens, newTokens, steps, warmup, manager, out);
                 case "train" -> vlTrain(model, method, routing, batchSize, seqLen, steps, warmup, manager, out);
                 default -> throw new UsageException("--text benches --mode infer, generate or train, got '" + mode + "'");
             }
@@ -136,11 +136,15 @@ final class TextBench {
         return 2.0 * m * k * n / 1e9 / t[1];
     }
 
-    private static void generate(TextModel tm, int newTokens, int steps, int warmup, NDManager manager, Map<String, Object> out) {
+    private static void generate(TextModel tm, int promptTokens, int newTokens, int steps, int warmup, NDManager manager,
+                                 Map<String, Object> out) {
         if (!tm.causal()) {
             throw new UsageException("--mode generate needs a decoder (gpt2)");
         }
-        long[] prompt = randomIds(8, tm.config().vocabSize(), new Random(1));
+        if (promptTokens < 1) {
+            throw new UsageException("--prompt-tokens must be at least 1, got " + promptTokens);
+        }
+        long[] prompt = randomIds(promptTokens, tm.config().vocabSize(), new Random(1));
         double[] cached = time(() -> Generator.greedy(tm, null, new long[][] {prompt}, newTokens, -1, true,
                 x -> ForwardContext.INFERENCE, manager), steps, warmup);
         double[] plain = time(() -> Generator.greedy(tm, null, new long[][] {prompt}, newTokens, -1, false,
