@@ -18,7 +18,6 @@ import org.peft4j.train.VlFineTuning;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 
 /** What {@code train --task vqa|caption} needs besides its options: the default backbones, the data, the run. */
@@ -157,9 +156,5 @@ final class VisionLanguageCommands {
             }
         }
         return VlFineTuning.generate(vlm, raw, prompt, maxNew, beams, eos, cache, manager, suppress);
-    }
-
-    static List<String> tasks() {
-        return List.of("vqa", "caption");
     }
 }

@@ -22,11 +22,9 @@ public final class TextTokenizer implements AutoCloseable {
     private static final long MAX_BYTES = 64L << 20;
 
     private final HuggingFaceTokenizer tokenizer;
-    private final int maxId;
 
-    private TextTokenizer(HuggingFaceTokenizer tokenizer, int maxId) {
+    private TextTokenizer(HuggingFaceTokenizer tokenizer) {
         this.tokenizer = tokenizer;
-        this.maxId = maxId;
     }
 
     /** Whether {@code dir} has a tokenizer.json. */
@@ -51,7 +49,7 @@ public final class TextTokenizer implements AutoCloseable {
         try {
             HuggingFaceTokenizer t = HuggingFaceTokenizer.builder().optTokenizerPath(file).optAddSpecialTokens(false)
                     .optTruncation(false).optPadding(false).build();
-            return new TextTokenizer(t, maxId);
+            return new TextTokenizer(t);
         } catch (RuntimeException e) {
             throw new IOException(file + ": not a tokenizer the tokenizers library reads: " + e.getMessage(), e);
         }
@@ -114,10 +112,6 @@ public final class TextTokenizer implements AutoCloseable {
         long[] ids = e.getIds();
         String[] tokens = e.getTokens();
         return ids.length == 1 && tokens[0].equals(token) ? ids[0] : -1;
-    }
-
-    public int maxId() {
-        return maxId;
     }
 
     @Override
