@@ -8,7 +8,6 @@ import org.peft4j.io.Json;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
 
 /**
  * A model folder's {@code tokenizer.json}, through Hugging Face's tokenizers library (DJL's
