@@ -19,4 +19,12 @@ public interface LayerHook extends Hook {
      * {@code base} and the output so far {@code y} (base plus the hooks before this one).
      */
     NDArray adaptOutput(NDArray x, NDArray base, NDArray y, ForwardContext ctx);
+
+    /**
+     * Whether this hook can serve its rows of a mixed-adapter batch ({@link AdapterRows}): true when
+     * it changes the output only, from the rows' own input and base output.
+     */
+    default boolean mixable() {
+        return false;
+    }
 }

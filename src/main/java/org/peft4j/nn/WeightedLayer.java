@@ -32,6 +32,10 @@ public abstract class WeightedLayer extends Module {
 
     @Override
     public final NDArray forward(NDArray x, ForwardContext ctx) {
+        AdapterRows mixed = ctx.get(AdapterRows.KEY);
+        if (mixed != null && !hooks.hooks().isEmpty()) {
+            return mixedForward(x, mixed, ctx);
+        }
         List<LayerHook> run = hooks.running();
         NDArray b = bias == null ? null : value(bias);
         if (run.isEmpty()) {
@@ -47,6 +51,33 @@ public abstract class WeightedLayer extends Module {
             y = h.adaptOutput(x, base, y, ctx);
         }
         return y;
+    }
+
+    /**
+     * A mixed batch: one base computation for every row, then each adapter's hook on its own rows
+     * (the rows of {@link AdapterRows#BASE} keep the base output). Only hooks that change the output
+     * alone can mix (the LoRA family); a hook that adapts the input (IA³) or a merged adapter cannot.
+     */
+    private NDArray mixedForward(NDArray x, AdapterRows mixed, ForwardContext ctx) {
+        if (!hooks.merged().isEmpty()) {
+            throw new IllegalStateException("a mixed-adapter batch needs unmerged adapters; merged here: " + hooks.merged());
+        }
+        NDArray base = compute(x, value(weight), bias == null ? null : value(bias));
+        List<NDArray> parts = new java.util.ArrayList<>();
+        for (java.util.Map.Entry<String, long[]> e : mixed.segments().entrySet()) {
+            NDArray baseRows = mixed.rows(base, e.getValue());
+            LayerHook h = e.getKey().equals(AdapterRows.BASE) ? null : hooks.get(e.getKey());
+            if (h == null) {
+                parts.add(baseRows); // no adapter, or this adapter has no hook on this layer
+                continue;
+            }
+            if (!h.mixable()) {
+                throw new IllegalStateException(h.getClass().getSimpleName() + " cannot run in a mixed-adapter batch");
+            }
+            NDArray xRows = mixed.rows(x, e.getValue());
+            parts.add(h.adaptOutput(xRows, baseRows, baseRows, ctx));
+        }
+        return mixed.assemble(parts, x.getManager());
     }
 
     /** The layer without its hooks: {@code compute(x, W, b)} with the current (possibly merged) weights. */

@@ -5,7 +5,17 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.peft4j.nn.Module;
 import org.peft4j.tuners.AdapterModel;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.nn.Parameter;
+import ai.djl.nn.core.Linear;
+import org.peft4j.models.FeatureExtractor;
+import org.peft4j.nn.AdapterRows;
+import org.peft4j.nn.ForwardContext;
+
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.nio.file.Path;
 
 /**
@@ -49,5 +59,51 @@ public final class PeftModel extends AdapterModel {
             }
             return PeftConfigs.fromJson(json);
         });
+    }
+
+    /**
+     * Logits of a mixed batch, as PEFT's {@code forward(..., adapter_names=...)}: row i runs adapter
+     * {@code rowAdapters.get(i)} (null or {@link AdapterRows#BASE}: the base model). One backbone pass
+     * for every row, each LoRA-family hook on its own rows, then each adapter's head (its
+     * modules_to_save copy, else the base head) on its rows' features. The active adapters are
+     * restored afterwards.
+     */
+    public NDArray forwardMixed(NDArray pixels, List<String> rowAdapters) {
+        if (!(base() instanceof FeatureExtractor features) || headPath() == null) {
+            throw new IllegalArgumentException("mixed-adapter batches need a classifier with a head (a ViT)");
+        }
+        for (String name : rowAdapters) {
+            if (name != null && !name.equals(AdapterRows.BASE)) {
+                if (!adapterNames().contains(name)) {
+                    throw new IllegalArgumentException("no adapter '" + name + "'; adapters: " + adapterNames());
+                }
+                if (!(config(name) instanceof org.peft4j.tuners.lora.LoraConfig)) {
+                    throw new IllegalArgumentException("adapter '" + name + "' (" + config(name).peftType()
+                            + ") cannot share a mixed batch: only the LoRA family changes layer outputs alone");
+                }
+            }
+        }
+        if (pixels.getShape().get(0) != rowAdapters.size()) {
+            throw new IllegalArgumentException(pixels.getShape().get(0) + " rows but " + rowAdapters.size() + " adapter names");
+        }
+        AdapterRows rows = new AdapterRows(rowAdapters);
+        List<String> wasActive = activeAdapters();
+        disableAdapters(); // no block hooks, base head; layer hooks run per row below
+        try {
+            NDArray f = features.features(pixels, ForwardContext.INFERENCE.with(AdapterRows.KEY, rows));
+            Module head = base().namedModules().get(headPath());
+            Map<String, Parameter> baseHead = head.params();
+            List<NDArray> parts = new ArrayList<>();
+            for (Map.Entry<String, long[]> e : rows.segments().entrySet()) {
+                Map<String, Parameter> copies = e.getKey().equals(AdapterRows.BASE) ? Map.of() : savedCopies(e.getKey());
+                Parameter w = copies.getOrDefault(Module.join(headPath(), "weight"), baseHead.get("weight"));
+                Parameter b = copies.getOrDefault(Module.join(headPath(), "bias"), baseHead.get("bias"));
+                NDArray fs = rows.rows(f, e.getValue());
+                parts.add(Linear.linear(fs, w.getArray(), b == null ? null : b.getArray()).singletonOrThrow());
+            }
+            return rows.assemble(parts, pixels.getManager());
+        } finally {
+            setActiveAdapters(wasActive.toArray(String[]::new));
+        }
     }
 }

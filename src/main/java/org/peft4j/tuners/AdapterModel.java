@@ -171,6 +171,13 @@ public class AdapterModel {
         return active;
     }
 
+    /** Adapter {@code name}'s modules_to_save copies by parameter path ({@code classifier.weight}). */
+    public Map<String, Parameter> savedCopies(String name) {
+        Map<String, Parameter> out = new LinkedHashMap<>();
+        requireAdapter(name).saved.forEach((path, s) -> out.put(path, s.copy));
+        return out;
+    }
+
     public Set<String> adapterNames() {
         return adapters.keySet();
     }

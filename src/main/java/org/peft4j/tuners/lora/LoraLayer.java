@@ -122,6 +122,12 @@ public final class LoraLayer implements LayerHook, MergeableHook, WeightDelta {
         }
     }
 
+    /** Every LoRA-family variant changes the output only (DoRA from the rows' own base output). */
+    @Override
+    public boolean mixable() {
+        return true;
+    }
+
     @Override
     public NDArray adaptOutput(NDArray x, NDArray base, NDArray y, ForwardContext ctx) {
         boolean drop = ctx.training() && dropout > 0;
