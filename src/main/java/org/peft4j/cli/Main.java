@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
             TrainCommand.class,
             EvalCommand.class,
             PredictCommand.class,
+            ServeCommand.class,
             GenerateCommand.class,
             SegmentCommand.class,
             MergeCommand.class,

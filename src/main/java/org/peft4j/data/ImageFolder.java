@@ -66,21 +66,46 @@ public final class ImageFolder {
      */
     public static RawImage decode(Path file) {
         try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+            return decode(in, file.toString());
+        } catch (IOException e) {
+            throw new DataException("Cannot decode image " + file + ": " + e, e);
+        }
+    }
+
+    /** Decodes encoded image bytes (PNG, JPEG, BMP, GIF); {@code what} names them in errors. */
+    public static RawImage decode(byte[] bytes, String what) {
+        try (ImageInputStream in = ImageIO.createImageInputStream(new java.io.ByteArrayInputStream(bytes))) {
+            return decode(in, what);
+        } catch (IOException e) {
+            throw new DataException("Cannot decode image " + what + ": " + e, e);
+        }
+    }
+
+    /** Largest image decoded (pixels), checked from the header before the pixels are allocated. */
+    static final long MAX_PIXELS = 100_000_000L;
+
+    private static RawImage decode(ImageInputStream in, String what) {
+        try {
             if (in == null) {
-                throw new DataException("Cannot open image " + file);
+                throw new DataException("Cannot open image " + what);
             }
             Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
             if (!readers.hasNext()) {
-                throw new DataException("Cannot decode image " + file + ": not a readable PNG/JPEG/BMP/GIF file");
+                throw new DataException("Cannot decode image " + what + ": not a readable PNG/JPEG/BMP/GIF file");
             }
             ImageReader reader = readers.next();
             List<String> warnings = new ArrayList<>();
             reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
             try {
                 reader.setInput(in, true, true);
+                long pixels = (long) reader.getWidth(0) * reader.getHeight(0);
+                if (pixels > MAX_PIXELS) {
+                    throw new DataException("Image " + what + " is " + reader.getWidth(0) + "x" + reader.getHeight(0)
+                            + ", over the " + MAX_PIXELS + " pixels accepted");
+                }
                 BufferedImage image = reader.read(0);
                 if (!warnings.isEmpty()) {
-                    throw new DataException("Corrupt image " + file + ": " + String.join("; ", warnings));
+                    throw new DataException("Corrupt image " + what + ": " + String.join("; ", warnings));
                 }
                 return toRaw(image);
             } finally {
@@ -90,7 +115,7 @@ public final class ImageFolder {
             throw e;
         } catch (IOException | RuntimeException e) {
             // Decoders signal corrupt data with IIOException but also with unchecked exceptions.
-            throw new DataException("Cannot decode image " + file + ": " + e, e);
+            throw new DataException("Cannot decode image " + what + ": " + e, e);
         }
     }
 

@@ -1,0 +1,132 @@
+package org.peft4j.cli;
+
+import ai.djl.ndarray.NDManager;
+import org.peft4j.io.Json;
+import org.peft4j.models.vit.VitForImageClassification;
+import org.peft4j.peft.AdapterLabels;
+import org.peft4j.peft.PeftModel;
+import org.peft4j.serve.AdapterServer;
+import org.peft4j.train.FineTuning;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = {"Serve one frozen ViT and any number of LoRA-family adapters over HTTP; predictions for different "
+                + "adapters share mixed batches (one base pass, each adapter's low-rank path on its rows).",
+                "Prints {\"listening\":\"http://HOST:PORT\"} when ready; SIGTERM finishes the queued requests, then exits 0.",
+                "API: GET /health, GET /v1/adapters, POST /v1/predict {\"adapter\": NAME or null, \"image\": BASE64, \"top_k\": 5}."})
+final class ServeCommand implements Callable<Integer> {
+
+    @Option(names = "--model", required = true, paramLabel = "DIR|PRESET", description = "The base ViT folder or preset.")
+    String model;
+
+    @Option(names = "--adapter", paramLabel = "NAME=DIR", description = "An adapter to serve under NAME (repeatable).")
+    List<String> adapters = List.of();
+
+    @Option(names = "--host", defaultValue = "127.0.0.1", description = "Interface (default ${DEFAULT-VALUE}: loopback only).")
+    String host;
+
+    @Option(names = "--port", defaultValue = "8080", description = "Port; 0 picks a free one (default ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--max-batch", defaultValue = "32", description = "Largest mixed batch (default ${DEFAULT-VALUE}).")
+    int maxBatch;
+
+    @Option(names = "--max-wait-ms", defaultValue = "5", description = "How long a batch waits to fill (default ${DEFAULT-VALUE}).")
+    int maxWaitMs;
+
+    @Option(names = "--queue", defaultValue = "256", description = "Queued requests before 503 (default ${DEFAULT-VALUE}).")
+    int queue;
+
+    @Option(names = "--max-body-mb", defaultValue = "20", description = "Largest request body (default ${DEFAULT-VALUE} MB; 413 over it).")
+    int maxBodyMb;
+
+    @Option(names = "--token-file", paramLabel = "FILE", description = "Require 'Authorization: Bearer TOKEN' (the file's first line).")
+    Path tokenFile;
+
+    @Override
+    public Integer call() throws Exception {
+        if (port < 0 || port > 65535) {
+            throw new UsageException("--port must be 0..65535, got " + port);
+        }
+        String token = null;
+        if (tokenFile != null) {
+            if (!Files.isRegularFile(tokenFile)) {
+                throw new UsageException("--token-file " + tokenFile + ": not found");
+            }
+            token = Files.readAllLines(tokenFile).stream().findFirst().orElse("").strip();
+            if (token.isEmpty()) {
+                throw new UsageException("--token-file " + tokenFile + ": empty");
+            }
+        }
+        Map<String, Path> named = new LinkedHashMap<>();
+        for (String a : adapters) {
+            int eq = a.indexOf('=');
+            if (eq <= 0 || eq == a.length() - 1) {
+                throw new UsageException("--adapter takes NAME=DIR, got '" + a + "'");
+            }
+            String name = a.substring(0, eq);
+            if (named.put(name, Path.of(a.substring(eq + 1))) != null) {
+                throw new UsageException("adapter name '" + name + "' is given twice");
+            }
+        }
+        AdapterServer.Options options;
+        try {
+            options = new AdapterServer.Options(host, port, maxBatch, maxWaitMs, queue, (long) maxBodyMb << 20, token);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+        try (NDManager manager = NDManager.newBaseManager()) {
+            List<String> headLabels = null;
+            Map<String, List<String>> labels = new LinkedHashMap<>();
+            for (Map.Entry<String, Path> e : named.entrySet()) {
+                if (!Files.isDirectory(e.getValue())) {
+                    throw new UsageException("--adapter " + e.getKey() + "=" + e.getValue() + ": adapter folder not found");
+                }
+                List<String> l = AdapterLabels.read(e.getValue());
+                if (headLabels != null && l != null && l.size() != headLabels.size()) {
+                    throw new UsageException("--adapter " + e.getKey() + ": a " + l.size() + "-way head; the others have "
+                            + headLabels.size() + " (one base serves heads of one size)");
+                }
+                headLabels = headLabels == null ? l : headLabels;
+                labels.put(e.getKey(), l);
+            }
+            VitForImageClassification vit = Models.base(model, headLabels, manager);
+            PeftModel peft = new PeftModel(vit, vit.headPath(), manager);
+            for (Map.Entry<String, Path> e : named.entrySet()) {
+                peft.load(e.getValue(), e.getKey());
+                if (labels.get(e.getKey()) == null) {
+                    labels.put(e.getKey(), vit.config().labels());
+                }
+            }
+            peft.disableAdapters();
+            AdapterServer server;
+            try {
+                server = new AdapterServer(peft, vit.config().labels(), labels, FineTuning.transformFor(vit), manager, options);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage());
+            }
+            CountDownLatch stop = new CountDownLatch(1);
+            // SIGTERM/SIGINT end the wait below instead of the JVM: the queued requests finish and the
+            // command returns 0 (a shutdown hook could only run while the JVM already exits with 143).
+            for (String signal : List.of("TERM", "INT")) {
+                sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> stop.countDown());
+            }
+            String url = server.start();
+            System.out.println(Json.MAPPER.writeValueAsString(Map.of("listening", url)));
+            System.out.flush();
+            stop.await();
+            server.close();
+            System.out.println(Json.MAPPER.writeValueAsString(Map.of("stopped", url, "counters", server.counters())));
+        }
+        return 0;
+    }
+}
