@@ -47,6 +47,7 @@ public final class AdapterServer implements AutoCloseable {
     private final MixedBatcher batcher;
     private final Options options;
     private final Javalin app;
+    private final ServerMetrics metrics;
     private final AtomicLong requests = new AtomicLong();
     private final AtomicLong batches = new AtomicLong();
     private final AtomicLong batchedRows = new AtomicLong();
@@ -64,16 +65,27 @@ public final class AdapterServer implements AutoCloseable {
                         + ") cannot be served in mixed batches: only the LoRA family (LoRA, DoRA, rsLoRA, PiSSA)");
             }
         }
+        MixedBatcher[] ref = new MixedBatcher[1];
+        metrics = new ServerMetrics(() -> ref[0] == null ? 0 : ref[0].depth());
         batcher = new MixedBatcher(peft, transform, manager, options.maxBatch(), options.maxWaitMs(), options.queue(), n -> {
             batches.incrementAndGet();
             batchedRows.addAndGet(n);
+            metrics.batch(n);
         });
+        ref[0] = batcher;
         app = Javalin.create(config -> {
             config.showJavalinBanner = false;
             config.http.maxRequestSize = options.maxBodyBytes();
             config.jsonMapper(new JavalinJackson(Json.MAPPER, false));
         });
+        app.before(ctx -> ctx.attribute("t0", System.nanoTime()));
         app.before(this::authorise);
+        app.after(ctx -> {
+            Long t0 = ctx.attribute("t0");
+            metrics.request(ctx.endpointHandlerPath(), ctx.attribute("adapter"), ctx.statusCode(),
+                    t0 == null ? 0 : (System.nanoTime() - t0) / 1e9);
+        });
+        app.get("/metrics", ctx -> ctx.contentType(ServerMetrics.CONTENT_TYPE).result(metrics.scrape()));
         app.get("/health", ctx -> ctx.json(Map.of("status", "ok")));
         app.get("/v1/adapters", ctx -> ctx.json(Map.of("adapters", new ArrayList<>(peft.adapterNames()))));
         app.post("/v1/predict", this::predict);
@@ -129,6 +141,7 @@ public final class AdapterServer implements AutoCloseable {
             throw new ApiError(400, "the body must be a JSON object {\"adapter\":..., \"image\": BASE64, \"top_k\": 5}");
         }
         String adapter = json.hasNonNull("adapter") ? json.get("adapter").asText() : null;
+        ctx.attribute("adapter", adapter);
         if (adapter != null && !peft.adapterNames().contains(adapter)) {
             throw new ApiError(404, "no adapter '" + adapter + "'; adapters: " + peft.adapterNames());
         }

@@ -122,6 +122,11 @@ class AdapterServerTest extends ManagedTest {
             HttpResponse<String> adapters = http.send(HttpRequest.newBuilder(URI.create(url + "/v1/adapters")).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertTrue(adapters.body().contains("\"a\"") && adapters.body().contains("\"b\""), adapters.body());
+            String metrics = http.send(HttpRequest.newBuilder(URI.create(url + "/metrics")).build(), HttpResponse.BodyHandlers.ofString())
+                    .body();
+            assertTrue(metrics.contains("peft4j_requests_total{adapter=\"a\",route=\"/v1/predict\",status=\"200\"} 3"), metrics);
+            assertTrue(metrics.contains("peft4j_batch_size_count") && metrics.contains("peft4j_queue_depth")
+                    && metrics.contains("peft4j_resident_memory_bytes") && metrics.contains("peft4j_request_duration_seconds"), metrics);
         }
     }
 
@@ -137,6 +142,9 @@ class AdapterServerTest extends ManagedTest {
             assertStatus(401, post(url, request("a", png(1)), "wrong"));
             assertStatus(200, post(url, request("a", png(1)), "s3cret"));
             assertStatus(404, post(url, request("nope", png(1)), "s3cret"));
+            String metrics = http.send(HttpRequest.newBuilder(URI.create(url + "/metrics")).header("Authorization", "Bearer s3cret").build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+            assertTrue(metrics.contains("status=\"404\"} 1") && metrics.contains("status=\"401\"} 2"), metrics);
             assertStatus(400, post(url, "{not json", "s3cret"));
             assertStatus(400, post(url, "{\"adapter\":\"a\",\"image\":\"%%%\"}", "s3cret"));
             assertStatus(400, post(url, "{\"adapter\":\"a\",\"image\":\"" + Base64.getEncoder().encodeToString(new byte[] {1, 2, 3}) + "\"}",
