@@ -22,7 +22,8 @@ import java.util.concurrent.CountDownLatch;
         description = {"Serve one frozen ViT and any number of LoRA-family adapters over HTTP; predictions for different "
                 + "adapters share mixed batches (one base pass, each adapter's low-rank path on its rows).",
                 "Prints {\"listening\":\"http://HOST:PORT\"} when ready; SIGTERM finishes the queued requests, then exits 0.",
-                "API: GET /health, GET /v1/adapters, POST /v1/predict {\"adapter\": NAME or null, \"image\": BASE64, \"top_k\": 5}."})
+                "API: GET /health, GET /metrics, GET /v1/adapters, POST /v1/adapters {\"name\":..., \"path\":...} (with --adapter-dir), "
+                        + "DELETE /v1/adapters/NAME, POST /v1/predict {\"adapter\": NAME or null, \"image\": BASE64, \"top_k\": 5}."})
 final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--model", required = true, paramLabel = "DIR|PRESET", description = "The base ViT folder or preset.")
@@ -49,6 +50,10 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-body-mb", defaultValue = "20", description = "Largest request body (default ${DEFAULT-VALUE} MB; 413 over it).")
     int maxBodyMb;
 
+    @Option(names = "--adapter-dir", paramLabel = "DIR",
+            description = "Allow POST /v1/adapters {\"name\":..., \"path\":...} to load adapters from inside DIR (no '..', no links out).")
+    Path adapterDir;
+
     @Option(names = "--token-file", paramLabel = "FILE", description = "Require 'Authorization: Bearer TOKEN' (the file's first line).")
     Path tokenFile;
 
@@ -67,6 +72,9 @@ final class ServeCommand implements Callable<Integer> {
                 throw new UsageException("--token-file " + tokenFile + ": empty");
             }
         }
+        if (adapterDir != null && !Files.isDirectory(adapterDir)) {
+            throw new UsageException("--adapter-dir " + adapterDir + ": not a folder");
+        }
         Map<String, Path> named = new LinkedHashMap<>();
         for (String a : adapters) {
             int eq = a.indexOf('=');
@@ -80,7 +88,7 @@ final class ServeCommand implements Callable<Integer> {
         }
         AdapterServer.Options options;
         try {
-            options = new AdapterServer.Options(host, port, maxBatch, maxWaitMs, queue, (long) maxBodyMb << 20, token);
+            options = new AdapterServer.Options(host, port, maxBatch, maxWaitMs, queue, (long) maxBodyMb << 20, token, adapterDir);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }

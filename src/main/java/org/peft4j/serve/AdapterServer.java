@@ -33,7 +33,12 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class AdapterServer implements AutoCloseable {
 
     /** Where and how to serve. {@code token}: required bearer token, or null for none. */
-    public record Options(String host, int port, int maxBatch, int maxWaitMs, int queue, long maxBodyBytes, String token) {
+    /**
+     * Where and how to serve. {@code token}: required bearer token, or null for none; {@code adapterDir}:
+     * the only folder {@code POST /v1/adapters} loads from (null: loading at run time is off).
+     */
+    public record Options(String host, int port, int maxBatch, int maxWaitMs, int queue, long maxBodyBytes, String token,
+                          java.nio.file.Path adapterDir) {
         public Options {
             if (maxBatch < 1 || maxWaitMs < 0 || queue < 1 || maxBodyBytes < 1) {
                 throw new IllegalArgumentException("--max-batch, --queue and the body limit must be positive, --max-wait-ms >= 0");
@@ -44,6 +49,7 @@ public final class AdapterServer implements AutoCloseable {
     private final PeftModel peft;
     private final List<String> baseLabels;
     private final Map<String, List<String>> adapterLabels;
+    private final int headSize;
     private final MixedBatcher batcher;
     private final Options options;
     private final Javalin app;
@@ -57,7 +63,8 @@ public final class AdapterServer implements AutoCloseable {
                          NDManager manager, Options options) {
         this.peft = peft;
         this.baseLabels = List.copyOf(baseLabels);
-        this.adapterLabels = Map.copyOf(adapterLabels);
+        this.adapterLabels = new java.util.concurrent.ConcurrentHashMap<>(adapterLabels);
+        this.headSize = baseLabels.size();
         this.options = options;
         for (String name : peft.adapterNames()) {
             if (!(peft.config(name) instanceof LoraConfig)) {
@@ -89,6 +96,8 @@ public final class AdapterServer implements AutoCloseable {
         app.get("/health", ctx -> ctx.json(Map.of("status", "ok")));
         app.get("/v1/adapters", ctx -> ctx.json(Map.of("adapters", new ArrayList<>(peft.adapterNames()))));
         app.post("/v1/predict", this::predict);
+        app.post("/v1/adapters", this::loadAdapter);
+        app.delete("/v1/adapters/{name}", this::deleteAdapter);
         app.exception(HttpResponseException.class, (e, ctx) -> error(ctx, e.getStatus(), e.getMessage()));
         app.exception(ApiError.class, (e, ctx) -> error(ctx, e.status, e.getMessage()));
         app.exception(Exception.class, (e, ctx) -> error(ctx, 500, "internal error: " + e.getClass().getSimpleName()));
@@ -142,7 +151,11 @@ public final class AdapterServer implements AutoCloseable {
         }
         String adapter = json.hasNonNull("adapter") ? json.get("adapter").asText() : null;
         ctx.attribute("adapter", adapter);
-        if (adapter != null && !peft.adapterNames().contains(adapter)) {
+        boolean known;
+        synchronized (peft) {
+            known = adapter == null || peft.adapterNames().contains(adapter);
+        }
+        if (!known) {
             throw new ApiError(404, "no adapter '" + adapter + "'; adapters: " + peft.adapterNames());
         }
         if (!json.path("image").isTextual()) {
@@ -192,6 +205,73 @@ public final class AdapterServer implements AutoCloseable {
         out.put("top", top);
         out.put("logits", logits);
         return out;
+    }
+
+    /**
+     * {@code {"name": ..., "path": ...}}: loads an adapter from inside {@code --adapter-dir} (no
+     * {@code ..}, no symlink out of it; safetensors only). A failing load fails this request only.
+     */
+    private void loadAdapter(Context ctx) throws Exception {
+        if (options.adapterDir() == null) {
+            throw new ApiError(400, "loading adapters at run time needs --adapter-dir");
+        }
+        com.fasterxml.jackson.databind.JsonNode json;
+        try {
+            json = Json.MAPPER.readTree(ctx.bodyAsBytes());
+        } catch (java.io.IOException e) {
+            throw new ApiError(400, "the body is not JSON");
+        }
+        if (json == null || !json.path("name").isTextual() || !json.path("path").isTextual()) {
+            throw new ApiError(400, "the body must be {\"name\": NAME, \"path\": PATH inside --adapter-dir}");
+        }
+        String name = json.get("name").asText();
+        if (!name.matches("[A-Za-z0-9._-]{1,64}") || name.equals(org.peft4j.nn.AdapterRows.BASE)) {
+            throw new ApiError(400, "adapter names are 1-64 letters, digits, '.', '_' or '-'");
+        }
+        java.nio.file.Path root = options.adapterDir().toRealPath();
+        java.nio.file.Path dir = root.resolve(json.get("path").asText()).normalize();
+        if (!dir.startsWith(root) || !java.nio.file.Files.isDirectory(dir)) {
+            throw new ApiError(400, "path '" + json.get("path").asText() + "' is not an adapter folder inside --adapter-dir");
+        }
+        if (!dir.toRealPath().startsWith(root)) {
+            throw new ApiError(400, "path '" + json.get("path").asText() + "' leads out of --adapter-dir through a link");
+        }
+        synchronized (peft) {
+            if (peft.adapterNames().contains(name)) {
+                throw new ApiError(409, "adapter '" + name + "' is already loaded");
+            }
+            List<String> labels;
+            try {
+                labels = org.peft4j.peft.AdapterLabels.read(dir);
+                if (labels != null && labels.size() != headSize) {
+                    throw new ApiError(400, "adapter '" + name + "' has a " + labels.size() + "-way head; this base serves "
+                            + headSize + "-way heads");
+                }
+                List<String> active = peft.activeAdapters();
+                peft.load(dir, name);
+                peft.setActiveAdapters(active.toArray(String[]::new));
+                if (!(peft.config(name) instanceof LoraConfig)) {
+                    peft.deleteAdapter(name);
+                    throw new ApiError(400, "adapter '" + name + "' is not of the LoRA family: it cannot share mixed batches");
+                }
+            } catch (java.io.IOException | IllegalArgumentException | IllegalStateException e) {
+                throw new ApiError(400, "adapter '" + name + "' did not load: " + e.getMessage());
+            }
+            adapterLabels.put(name, labels != null ? labels : baseLabels);
+        }
+        ctx.status(201).json(Map.of("loaded", name, "adapters", new ArrayList<>(peft.adapterNames())));
+    }
+
+    private void deleteAdapter(Context ctx) {
+        String name = ctx.pathParam("name");
+        synchronized (peft) {
+            if (!peft.adapterNames().contains(name)) {
+                throw new ApiError(404, "no adapter '" + name + "'");
+            }
+            peft.deleteAdapter(name);
+            adapterLabels.remove(name);
+        }
+        ctx.json(Map.of("deleted", name, "adapters", new ArrayList<>(peft.adapterNames())));
     }
 
     /** Requests answered, batches run and rows in them (mean batch size = rows / batches). */

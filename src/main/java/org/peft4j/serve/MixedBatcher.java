@@ -102,9 +102,11 @@ final class MixedBatcher implements AutoCloseable {
             adapters.add(batch.get(i).adapter());
         }
         float[] logits;
-        try (NDManager step = manager.newSubManager()) {
-            NDArray x = step.create(pixels, new Shape(n, transform.channels(), transform.size(), transform.size()));
-            logits = peft.forwardMixed(x, adapters).toFloatArray();
+        synchronized (peft) { // adapters are loaded and deleted under the same lock
+            try (NDManager step = manager.newSubManager()) {
+                NDArray x = step.create(pixels, new Shape(n, transform.channels(), transform.size(), transform.size()));
+                logits = peft.forwardMixed(x, adapters).toFloatArray();
+            }
         }
         batchSizes.accept(n);
         int labels = logits.length / n;

@@ -87,7 +87,7 @@ class AdapterServerTest extends ManagedTest {
         VitForImageClassification vit = VitCheckpoint.load(Fixtures.vitTiny("hf"), manager);
         PeftModel peft = peft(vit);
         var transform = FineTuning.transformFor(vit);
-        AdapterServer.Options options = new AdapterServer.Options("127.0.0.1", 0, 8, 50, 64, 1 << 20, null);
+        AdapterServer.Options options = new AdapterServer.Options("127.0.0.1", 0, 8, 50, 64, 1 << 20, null, null);
         try (AdapterServer server = new AdapterServer(peft, vit.config().labels(), Map.of(), transform, manager, options)) {
             String url = server.start();
             List<String> names = new ArrayList<>(List.of("a", "b", "a", "b", "a"));
@@ -134,7 +134,7 @@ class AdapterServerTest extends ManagedTest {
     void errorsAreJsonWithTheirStatus() throws Exception {
         VitForImageClassification vit = VitCheckpoint.load(Fixtures.vitTiny("hf"), manager);
         PeftModel peft = peft(vit);
-        AdapterServer.Options options = new AdapterServer.Options("127.0.0.1", 0, 4, 1, 16, 4000, "s3cret");
+        AdapterServer.Options options = new AdapterServer.Options("127.0.0.1", 0, 4, 1, 16, 4000, "s3cret", null);
         try (AdapterServer server = new AdapterServer(peft, vit.config().labels(), Map.of(), FineTuning.transformFor(vit), manager,
                 options)) {
             String url = server.start();
@@ -158,8 +158,49 @@ class AdapterServerTest extends ManagedTest {
 
     private static void assertStatus(int status, HttpResponse<String> r) throws Exception {
         assertEquals(status, r.statusCode(), r.body());
-        if (status != 200) {
+        if (status >= 400) {
             assertTrue(Json.MAPPER.readTree(r.body()).has("error"), r.body());
+        }
+    }
+
+    @org.junit.jupiter.api.io.TempDir
+    java.nio.file.Path tmp;
+
+    private HttpResponse<String> send(String method, String url, String body) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url));
+        b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void adaptersLoadFromInsideTheAdapterDirOnly() throws Exception {
+        VitForImageClassification vit = VitCheckpoint.load(Fixtures.vitTiny("hf"), manager);
+        PeftModel peft = peft(vit);
+        java.nio.file.Path root = java.nio.file.Files.createDirectories(tmp.resolve("adapters"));
+        peft.save(root.resolve("c"), "a"); // a LoRA folder to load under a new name
+        java.nio.file.Path outside = java.nio.file.Files.createDirectories(tmp.resolve("outside"));
+        peft.save(outside.resolve("d"), "b");
+        java.nio.file.Files.createSymbolicLink(root.resolve("link"), outside.resolve("d"));
+        java.nio.file.Files.createDirectories(root.resolve("broken"));
+        java.nio.file.Files.writeString(root.resolve("broken/adapter_config.json"), "{\"peft_type\": \"LORA\"");
+        AdapterServer.Options options = new AdapterServer.Options("127.0.0.1", 0, 4, 1, 16, 1 << 20, null, root);
+        try (AdapterServer server = new AdapterServer(peft, vit.config().labels(), Map.of(), FineTuning.transformFor(vit), manager,
+                options)) {
+            String url = server.start();
+            assertStatus(201, send("POST", url + "/v1/adapters", "{\"name\":\"c\",\"path\":\"c\"}"));
+            assertStatus(409, send("POST", url + "/v1/adapters", "{\"name\":\"c\",\"path\":\"c\"}"));
+            assertStatus(400, send("POST", url + "/v1/adapters", "{\"name\":\"x\",\"path\":\"../outside/d\"}"));
+            assertStatus(400, send("POST", url + "/v1/adapters", "{\"name\":\"y\",\"path\":\"link\"}"));
+            assertStatus(400, send("POST", url + "/v1/adapters", "{\"name\":\"z\",\"path\":\"broken\"}"));
+            // the loaded copy of "a" answers like "a"; a failed load left nothing behind
+            HttpResponse<String> c = post(url, request("c", png(3)), null);
+            HttpResponse<String> a = post(url, request("a", png(3)), null);
+            assertStatus(200, c);
+            assertEquals(Json.MAPPER.readTree(a.body()).get("logits"), Json.MAPPER.readTree(c.body()).get("logits"));
+            assertTrue(!peft.adapterNames().contains("z") && !peft.adapterNames().contains("y"));
+            assertStatus(200, send("DELETE", url + "/v1/adapters/c", null));
+            assertStatus(404, send("DELETE", url + "/v1/adapters/c", null));
+            assertStatus(404, post(url, request("c", png(3)), null));
         }
     }
 }
