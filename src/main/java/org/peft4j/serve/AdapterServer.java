@@ -83,6 +83,13 @@ public final class AdapterServer implements AutoCloseable {
         app = Javalin.create(config -> {
             config.showJavalinBanner = false;
             config.http.maxRequestSize = options.maxBodyBytes();
+            config.jetty.multipartConfig.maxFileSize(options.maxBodyBytes(), io.javalin.config.SizeUnit.BYTES);
+            config.jetty.multipartConfig.maxTotalRequestSize(options.maxBodyBytes(), io.javalin.config.SizeUnit.BYTES);
+            config.staticFiles.add(files -> {
+                files.hostedPath = "/";
+                files.directory = "/org/peft4j/serve/web"; // the page, from the jar: no build step
+                files.location = io.javalin.http.staticfiles.Location.CLASSPATH;
+            });
             config.jsonMapper(new JavalinJackson(Json.MAPPER, false));
         });
         app.before(ctx -> ctx.attribute("t0", System.nanoTime()));
@@ -139,17 +146,41 @@ public final class AdapterServer implements AutoCloseable {
 
     private void predict(Context ctx) throws Exception {
         requests.incrementAndGet();
-        byte[] body = ctx.bodyAsBytes(); // over the limit: Javalin refuses with 413
-        com.fasterxml.jackson.databind.JsonNode json;
-        try {
-            json = Json.MAPPER.readTree(body);
-        } catch (java.io.IOException e) {
-            throw new ApiError(400, "the body is not JSON: " + e.getMessage().lines().findFirst().orElse(""));
+        String adapter;
+        int topK;
+        byte[] encoded;
+        String contentType = ctx.contentType() == null ? "" : ctx.contentType();
+        if (contentType.startsWith("multipart/form-data")) { // the web page's upload: image, adapter, top_k parts
+            io.javalin.http.UploadedFile file = ctx.uploadedFile("image");
+            if (file == null) {
+                throw new ApiError(400, "the form has no 'image' file part");
+            }
+            encoded = file.content().readAllBytes();
+            String a = ctx.formParam("adapter");
+            adapter = a == null || a.isBlank() ? null : a;
+            topK = parseTopK(ctx.formParam("top_k"));
+        } else {
+            byte[] body = ctx.bodyAsBytes(); // over the limit: Javalin refuses with 413
+            com.fasterxml.jackson.databind.JsonNode json;
+            try {
+                json = Json.MAPPER.readTree(body);
+            } catch (java.io.IOException e) {
+                throw new ApiError(400, "the body is not JSON: " + e.getMessage().lines().findFirst().orElse(""));
+            }
+            if (json == null || !json.isObject()) {
+                throw new ApiError(400, "the body must be a JSON object {\"adapter\":..., \"image\": BASE64, \"top_k\": 5}");
+            }
+            adapter = json.hasNonNull("adapter") ? json.get("adapter").asText() : null;
+            if (!json.path("image").isTextual()) {
+                throw new ApiError(400, "'image' must be a base64 string of a PNG or JPEG file");
+            }
+            topK = json.has("top_k") ? parseTopK(json.get("top_k").asText()) : 5;
+            try {
+                encoded = Base64.getMimeDecoder().decode(json.get("image").asText());
+            } catch (IllegalArgumentException e) {
+                throw new ApiError(400, "'image' is not valid base64: " + e.getMessage());
+            }
         }
-        if (json == null || !json.isObject()) {
-            throw new ApiError(400, "the body must be a JSON object {\"adapter\":..., \"image\": BASE64, \"top_k\": 5}");
-        }
-        String adapter = json.hasNonNull("adapter") ? json.get("adapter").asText() : null;
         ctx.attribute("adapter", adapter);
         boolean known;
         synchronized (peft) {
@@ -158,18 +189,9 @@ public final class AdapterServer implements AutoCloseable {
         if (!known) {
             throw new ApiError(404, "no adapter '" + adapter + "'; adapters: " + peft.adapterNames());
         }
-        if (!json.path("image").isTextual()) {
-            throw new ApiError(400, "'image' must be a base64 string of a PNG or JPEG file");
-        }
-        int topK = json.path("top_k").asInt(5);
-        if (topK < 1) {
-            throw new ApiError(400, "'top_k' must be positive");
-        }
         RawImage image;
         try {
-            image = ImageFolder.decode(Base64.getMimeDecoder().decode(json.get("image").asText()), "in the request");
-        } catch (IllegalArgumentException e) {
-            throw new ApiError(400, "'image' is not valid base64: " + e.getMessage());
+            image = ImageFolder.decode(encoded, "in the request");
         } catch (DataException e) {
             throw new ApiError(400, e.getMessage());
         }
@@ -179,6 +201,21 @@ public final class AdapterServer implements AutoCloseable {
         }
         float[] logits = result.get(120, TimeUnit.SECONDS);
         ctx.json(answer(adapter, logits, topK));
+    }
+
+    private static int parseTopK(String value) {
+        if (value == null || value.isBlank()) {
+            return 5;
+        }
+        try {
+            int k = Integer.parseInt(value.strip());
+            if (k >= 1) {
+                return k;
+            }
+        } catch (NumberFormatException e) {
+            // falls through to the error
+        }
+        throw new ApiError(400, "'top_k' must be a positive integer, got '" + value + "'");
     }
 
     private Map<String, Object> answer(String adapter, float[] logits, int topK) {

@@ -119,6 +119,23 @@ class AdapterServerTest extends ManagedTest {
                 peft.disableAdapters();
             }
             assertTrue(server.counters().get("batches") < names.size(), "requests shared batches: " + server.counters());
+            // the web page, and the multipart upload it makes
+            HttpResponse<String> page = http.send(HttpRequest.newBuilder(URI.create(url + "/")).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, page.statusCode());
+            assertTrue(page.body().contains("/v1/predict") && page.body().contains("<select id=\"adapter\""), "the page");
+            String boundary = "----peft4jtest";
+            ByteArrayOutputStream form = new ByteArrayOutputStream();
+            form.write(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"adapter\"\r\n\r\nb\r\n--" + boundary
+                    + "\r\nContent-Disposition: form-data; name=\"image\"; filename=\"x.png\"\r\nContent-Type: image/png\r\n\r\n")
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            form.write(png(1));
+            form.write(("\r\n--" + boundary + "--\r\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            HttpResponse<String> multipart = http.send(HttpRequest.newBuilder(URI.create(url + "/v1/predict"))
+                    .header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(form.toByteArray())).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, multipart.statusCode(), multipart.body());
+            HttpResponse<String> json = post(url, request("b", png(1)), null);
+            assertEquals(Json.MAPPER.readTree(json.body()).get("logits"), Json.MAPPER.readTree(multipart.body()).get("logits"));
             HttpResponse<String> adapters = http.send(HttpRequest.newBuilder(URI.create(url + "/v1/adapters")).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertTrue(adapters.body().contains("\"a\"") && adapters.body().contains("\"b\""), adapters.body());
