@@ -45,6 +45,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.HashMap;
+import java.util.function.IntFunction;
 
 /**
  * {@code train --task vqa|caption}: a frozen ViT and language model joined by
@@ -437,7 +439,7 @@ public final class VlFineTuning {
     static NDArray tokenCrossEntropy(NDArray logits, NDArray targets, NDArray mask) {
         // the index is kept for the backward pass: a copy in native memory (DJL-NOTES)
         NDArray index = targets.toType(DataType.INT64, true).expandDims(2);
-        NDArray nll = logits.logSoftmax(-1).gather(index, 2).squeeze(2).neg(); // [B, N]
+        NDArray nll = LanguageModelPretraining.tokenNll(logits, index).squeeze(2); // [B, N]
         NDArray keep = mask.toType(DataType.FLOAT32, false);
         return nll.mul(keep).sum().div(keep.sum());
     }
@@ -514,11 +516,9 @@ public final class VlFineTuning {
                 }
                 if (beams > 1) {
                     for (int i = 0; i < end - start; i++) {
-                        NDArray one = tokens.get((i) + ":" + (i + 1));
-                        ForwardContext single = vlm.withVisualInputs(one, ForwardContext.INFERENCE);
-                        NDArray p = single.get(org.peft4j.nn.VisualInputs.FEATURE);
-                        Generator.Output o = Generator.beam(vlm.captioner(), p, new long[] {sp.bos}, maxNew, beams, (int) sp.eos,
-                                k -> vlm.withVisualInputs(one.repeat(0, k), ForwardContext.INFERENCE), manager, sp.suppressed());
+                        IntFunction<ForwardContext> contexts = contextsPerRows(vlm, tokens.get(i + ":" + (i + 1)));
+                        Generator.Output o = Generator.beam(vlm.captioner(), contexts.apply(1).get(org.peft4j.nn.VisualInputs.FEATURE),
+                                new long[] {sp.bos}, maxNew, beams, (int) sp.eos, contexts, manager, sp.suppressed());
                         beam.add(text(tok, o.ids(), sp));
                     }
                 }
@@ -551,20 +551,27 @@ public final class VlFineTuning {
         return m;
     }
 
+    /**
+     * The visual inputs of one image's tokens {@code [1, T, d_v]} repeated for k rows (beam search asks
+     * for 1, then for the beam width at every step): each k is pooled once, not once per step.
+     */
+    private static IntFunction<ForwardContext> contextsPerRows(VisionLanguageModel vlm, NDArray tokens) {
+        Map<Integer, ForwardContext> byRows = new HashMap<>();
+        return k -> byRows.computeIfAbsent(k, n -> vlm.withVisualInputs(n == 1 ? tokens : tokens.repeat(0, n), ForwardContext.INFERENCE));
+    }
+
     /** Ids generated after {@code prompt} for one image (greedy when {@code beams} is 1). */
     public static long[] generate(VisionLanguageModel vlm, RawImage image, long[] prompt, int maxNew, int beams, int eos,
                                   boolean cache, NDManager manager, long[] suppress) {
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
-            NDArray tokens = visualTokens(vlm, List.of(image), manager);
-            ForwardContext ctx = vlm.withVisualInputs(tokens, ForwardContext.INFERENCE);
-            NDArray prefix = ctx.get(org.peft4j.nn.VisualInputs.FEATURE);
+            IntFunction<ForwardContext> contexts = contextsPerRows(vlm, visualTokens(vlm, List.of(image), manager));
+            NDArray prefix = contexts.apply(1).get(org.peft4j.nn.VisualInputs.FEATURE);
             if (beams == 1) {
-                return Generator.greedy(vlm.captioner(), prefix, new long[][] {prompt}, maxNew, eos, cache, b -> ctx, manager, suppress)
+                return Generator.greedy(vlm.captioner(), prefix, new long[][] {prompt}, maxNew, eos, cache, contexts, manager, suppress)
                         .get(0);
             }
-            return Generator.beam(vlm.captioner(), prefix, prompt, maxNew, beams, eos,
-                    k -> vlm.withVisualInputs(tokens.repeat(0, k), ForwardContext.INFERENCE), manager, suppress).ids();
+            return Generator.beam(vlm.captioner(), prefix, prompt, maxNew, beams, eos, contexts, manager, suppress).ids();
         }
     }
 
