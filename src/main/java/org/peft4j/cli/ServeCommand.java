@@ -76,16 +76,7 @@ final class ServeCommand implements Callable<Integer> {
             throw new UsageException("--adapter-dir " + adapterDir + ": not a folder");
         }
         Map<String, Path> named = new LinkedHashMap<>();
-        for (String a : adapters) {
-            int eq = a.indexOf('=');
-            if (eq <= 0 || eq == a.length() - 1) {
-                throw new UsageException("--adapter takes NAME=DIR, got '" + a + "'");
-            }
-            String name = a.substring(0, eq);
-            if (named.put(name, Path.of(a.substring(eq + 1))) != null) {
-                throw new UsageException("adapter name '" + name + "' is given twice");
-            }
-        }
+        TaskData.pairs("--adapter", "NAME=DIR", "adapter name", adapters).forEach((name, dir) -> named.put(name, Path.of(dir)));
         AdapterServer.Options options;
         try {
             options = new AdapterServer.Options(host, port, maxBatch, maxWaitMs, queue, (long) maxBodyMb << 20, token, adapterDir);

@@ -137,6 +137,22 @@ public abstract class Module extends AbstractBlock {
      */
     public abstract NDArray forward(NDArray x, ForwardContext ctx);
 
+    /**
+     * {@code compute}'s output, with every other array it made freed at once outside training: a
+     * block's intermediates (attention maps, MLP activations) then go as the block ends, not at the
+     * end of the whole pass. In training autograd needs them; the step's scope frees them.
+     */
+    protected static NDArray freeingIntermediates(ForwardContext ctx, java.util.function.Supplier<NDArray> compute) {
+        if (ctx.training()) {
+            return compute.get();
+        }
+        try (ai.djl.ndarray.NDScope scope = new ai.djl.ndarray.NDScope()) {
+            NDArray out = compute.get();
+            ai.djl.ndarray.NDScope.unregister(out);
+            return out;
+        }
+    }
+
     /** {@link #forward(NDArray, ForwardContext)} in train or eval mode, with no context values. */
     public final NDArray forward(NDArray x, boolean training) {
         return forward(x, ForwardContext.of(training));

@@ -73,17 +73,6 @@ public final class SegSuiteReport {
         return n == 0 ? Double.NaN : s / n;
     }
 
-    private static String cell(List<Double> v) {
-        if (v.isEmpty()) {
-            return "–";
-        }
-        return v.size() == 1 ? pct(v.get(0)) : pct(SuiteResults.mean(v)) + " ± " + pct(SuiteResults.std(v));
-    }
-
-    private static String pct(double v) {
-        return String.format(Locale.ROOT, "%.1f", 100 * v);
-    }
-
     public static String table(SegSuiteRunner.Result r, String key) {
         List<String> domains = domains(r);
         StringBuilder sb = new StringBuilder("| method | " + String.join(" | ", domains) + " | mean | trainable params |\n");
@@ -91,10 +80,10 @@ public final class SegSuiteReport {
         for (String m : methods(r)) {
             sb.append("| ").append(m);
             for (String d : domains) {
-                sb.append(" | ").append(cell(values(r, d, m, key)));
+                sb.append(" | ").append(SuiteResults.percentCell(values(r, d, m, key)));
             }
             List<Double> params = values(r, domains.get(0), m, "trainable_params");
-            sb.append(" | ").append(pct(average(r, m, key))).append(" | ")
+            sb.append(" | ").append(SuiteResults.percent(average(r, m, key))).append(" | ")
                     .append(params.isEmpty() ? "–" : String.format(Locale.ROOT, "%,d", params.get(0).longValue())).append(" |\n");
         }
         return sb.toString();
@@ -218,9 +207,9 @@ public final class SegSuiteReport {
         for (String m : methods(r)) {
             sb.append("<tr><td>").append(HtmlReports.escape(m)).append("</td>");
             for (String d : domains) {
-                sb.append("<td>").append(cell(values(r, d, m, key))).append("</td>");
+                sb.append("<td>").append(SuiteResults.percentCell(values(r, d, m, key))).append("</td>");
             }
-            sb.append("<td><b>").append(pct(average(r, m, key))).append("</b></td></tr>");
+            sb.append("<td><b>").append(SuiteResults.percent(average(r, m, key))).append("</b></td></tr>");
         }
         return sb.append("</table>").toString();
     }

@@ -129,6 +129,19 @@ public record SuiteResults(Map<String, Object> settings, Map<String, Object> bac
                 .learningRate();
     }
 
+    /** A fraction as a percentage with one decimal ({@code 0.4412} → {@code 44.1}). */
+    public static String percent(double v) {
+        return String.format(java.util.Locale.ROOT, "%.1f", 100 * v);
+    }
+
+    /** A table cell of fractions over seeds, in percent: the value, {@code mean ± std}, or a dash for none. */
+    public static String percentCell(List<Double> v) {
+        if (v.isEmpty()) {
+            return "–";
+        }
+        return v.size() == 1 ? percent(v.get(0)) : percent(mean(v)) + " ± " + percent(std(v));
+    }
+
     /** Mean; NaN for none. */
     public static double mean(List<Double> values) {
         return values.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);

@@ -85,17 +85,6 @@ public final class VlSuiteReport {
         return SuiteResults.mean(values(r, task, method, routing, metric(task)));
     }
 
-    private static String cell(List<Double> v) {
-        if (v.isEmpty()) {
-            return "–";
-        }
-        return v.size() == 1 ? num(v.get(0)) : num(SuiteResults.mean(v)) + " ± " + num(SuiteResults.std(v));
-    }
-
-    private static String num(double v) {
-        return String.format(Locale.ROOT, "%.1f", 100 * v);
-    }
-
     /** Method rows, routing columns, the headline score; trainable parameters and seconds per run. */
     public static String table(VlSuiteRunner.Result r, String task) {
         List<String> routings = routings(r);
@@ -106,7 +95,7 @@ public final class VlSuiteReport {
             long params = -1;
             List<Double> seconds = new ArrayList<>();
             for (String routing : routings) {
-                sb.append(" | ").append(cell(values(r, task, m, routing, metric(task))));
+                sb.append(" | ").append(SuiteResults.percentCell(values(r, task, m, routing, metric(task))));
                 List<Double> p = values(r, task, m, routing, "trainable_params");
                 if (!p.isEmpty()) {
                     params = p.get(0).longValue();
@@ -141,11 +130,11 @@ public final class VlSuiteReport {
             }
             double gain = none == 0 ? Double.NaN : 100 * (bestValue - none) / Math.abs(none);
             sb.append(String.format(Locale.ROOT, "%s %s: the best routing is %s at %s against %s unrouted (%+.1f%% relative).%n",
-                    task, m, best, num(bestValue), num(none), gain));
+                    task, m, best, SuiteResults.percent(bestValue), SuiteResults.percent(none), gain));
         }
         double cross = mean(r, task, "cross-attn", "none");
         if (!Double.isNaN(cross)) {
-            sb.append(String.format(Locale.ROOT, "%s cross-attention baseline: %s.%n", task, num(cross)));
+            sb.append(String.format(Locale.ROOT, "%s cross-attention baseline: %s.%n", task, SuiteResults.percent(cross)));
         }
         return sb.toString();
     }
@@ -196,7 +185,7 @@ public final class VlSuiteReport {
                         }
                     }
                 }
-                sb.append("| ").append(rs.get(0).cell().label()).append(" | ").append(cell(rel)).append(" | ").append(cell(non)).append(" |\n");
+                sb.append("| ").append(rs.get(0).cell().label()).append(" | ").append(SuiteResults.percentCell(rel)).append(" | ").append(SuiteResults.percentCell(non)).append(" |\n");
             }
         }
         return sb.toString();
@@ -261,7 +250,7 @@ public final class VlSuiteReport {
         for (String m : methods(r)) {
             sb.append("<tr><td>").append(HtmlReports.escape(m)).append("</td>");
             for (String routing : routings) {
-                sb.append("<td>").append(cell(values(r, task, m, routing, metric(task)))).append("</td>");
+                sb.append("<td>").append(SuiteResults.percentCell(values(r, task, m, routing, metric(task)))).append("</td>");
             }
             sb.append("</tr>");
         }

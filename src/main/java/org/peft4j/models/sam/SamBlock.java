@@ -3,7 +3,6 @@ package org.peft4j.models.sam;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import org.peft4j.nn.BlockHooks;
@@ -66,16 +65,9 @@ public final class SamBlock extends Module implements HookedBlock {
 
     @Override
     public NDArray forward(NDArray x, ForwardContext ctx) {
-        if (ctx.training()) {
-            return compute(x, ctx); // autograd needs the intermediates; the step's scope frees them
-        }
-        // Inference: free this block's intermediates now, not at the end of the whole pass (a global
-        // block of ViT-B at 1024² makes several 0.8 GB attention maps).
-        try (NDScope scope = new NDScope()) {
-            NDArray out = compute(x, ctx);
-            NDScope.unregister(out);
-            return out;
-        }
+        // Inference frees the block's intermediates as it ends: a global block of ViT-B at 1024² makes
+        // several 0.8 GB attention maps.
+        return freeingIntermediates(ctx, () -> compute(x, ctx));
     }
 
     private NDArray compute(NDArray x, ForwardContext ctx) {

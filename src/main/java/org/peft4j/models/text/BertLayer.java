@@ -59,15 +59,7 @@ final class BertLayer extends Module implements HookedBlock {
     }
 
     NDArray forward(NDArray x, NDArray mask, ForwardContext ctx) {
-        if (ctx.training()) {
-            return compute(x, mask, ctx); // autograd needs the intermediates; the step's scope frees them
-        }
-        // Inference: free this layer's intermediates now, not at the end of the whole pass.
-        try (ai.djl.ndarray.NDScope scope = new ai.djl.ndarray.NDScope()) {
-            NDArray out = compute(x, mask, ctx);
-            ai.djl.ndarray.NDScope.unregister(out);
-            return out;
-        }
+        return freeingIntermediates(ctx, () -> compute(x, mask, ctx));
     }
 
     private NDArray compute(NDArray x, NDArray mask, ForwardContext ctx) {

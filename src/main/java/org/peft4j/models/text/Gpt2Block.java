@@ -57,15 +57,7 @@ final class Gpt2Block extends Module implements HookedBlock {
     }
 
     NDArray forward(NDArray x, NDArray mask, KvCache cache, int layer, ForwardContext ctx) {
-        if (ctx.training()) {
-            return compute(x, mask, cache, layer, ctx); // autograd needs the intermediates; the step's scope frees them
-        }
-        // Inference: free this block's intermediates now, not at the end of the whole pass.
-        try (ai.djl.ndarray.NDScope scope = new ai.djl.ndarray.NDScope()) {
-            NDArray out = compute(x, mask, cache, layer, ctx);
-            ai.djl.ndarray.NDScope.unregister(out);
-            return out;
-        }
+        return freeingIntermediates(ctx, () -> compute(x, mask, cache, layer, ctx));
     }
 
     private NDArray compute(NDArray x, NDArray mask, KvCache cache, int layer, ForwardContext ctx) {
