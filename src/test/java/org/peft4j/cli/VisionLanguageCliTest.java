@@ -83,6 +83,13 @@ class VisionLanguageCliTest {
                 "--out", tmp.resolve("o2").toString());
         assertEquals(2, badRouting.code());
         assertTrue(badRouting.err().contains("unknown routing"), badRouting.err());
+        // an output inside an input folder is refused before anything is written
+        Path inside = text.resolve("run");
+        var overlap = cli("train", "--task", "caption", "--text-model", text.toString(), "--model", "src/test/resources/fixtures/vit-tiny/hf",
+                "--data", "caption:" + tmp.resolve("none"), "--out", inside.toString());
+        assertEquals(2, overlap.code());
+        assertTrue(overlap.err().contains("the text model folder"), overlap.err());
+        assertFalse(Files.exists(inside));
         var noAdapter = cli("generate", "--model", text.toString(), "--adapter", text.toString(), "--image", "x.png",
                 "--prompt-ids", "2", "--max-new-tokens", "2");
         assertEquals(2, noAdapter.code());
