@@ -37,6 +37,26 @@ final class SamModels {
         return Files.isDirectory(dir) ? dir : null;
     }
 
+    /**
+     * Whether {@code model} names SAM: the default, a SAM preset, or a folder whose config.json is a
+     * SAM config (official/peft4j {@code image_encoder}, or Hugging Face's {@code vision_config}).
+     */
+    static boolean isSam(String model) {
+        if (model.equals(SamPretraining.MODEL) || SamConfig.isPreset(model)) {
+            return true;
+        }
+        Path config = Path.of(model).resolve("config.json");
+        if (!Files.isRegularFile(config)) {
+            return false;
+        }
+        try {
+            com.fasterxml.jackson.databind.JsonNode json = org.peft4j.io.Json.MAPPER.readTree(config.toFile());
+            return json.has("image_encoder") || json.has("vision_config") && json.has("mask_decoder_config");
+        } catch (IOException e) {
+            return false; // the ViT loader names what is wrong with it
+        }
+    }
+
     static SamModel load(String model, Path adapter, NDManager manager, boolean progress) throws IOException {
         SamModel sam;
         Path dir = folder(model, progress);

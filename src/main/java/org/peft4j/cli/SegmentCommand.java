@@ -82,20 +82,14 @@ final class SegmentCommand implements Callable<Integer> {
         int[] labels = new int[points.size()];
         for (int i = 0; i < points.size(); i++) {
             float[] v = numbers("--point", points.get(i), 2, 3);
-            if (v.length == 3 && v[2] != 0 && v[2] != 1) {
-                throw new UsageException("--point " + points.get(i) + ": the label must be 1 (foreground) or 0 (background)");
-            }
-            inside("--point " + points.get(i), v[0], v[1], image);
+            String what = "--point " + points.get(i);
+            checked(() -> SamPredictor.checkPoint(what, v[0], v[1], v.length == 3 ? v[2] : 1, image.width(), image.height()));
             xy[i] = new float[] {v[0], v[1]};
             labels[i] = v.length == 3 ? (int) v[2] : 1;
         }
         float[] b = box == null ? null : numbers("--box", box, 4, 4);
         if (b != null) {
-            inside("--box " + box, b[0], b[1], image);
-            inside("--box " + box, b[2], b[3], image);
-            if (b[2] <= b[0] || b[3] <= b[1]) {
-                throw new UsageException("--box " + box + ": needs x0 < x1 and y0 < y1");
-            }
+            checked(() -> SamPredictor.checkBox("--box " + box, b, image.width(), image.height()));
         }
         try (NDManager manager = NDManager.newBaseManager()) {
             SamModel sam = SamModels.load(model, adapter, manager, true);
@@ -167,10 +161,11 @@ final class SegmentCommand implements Callable<Integer> {
         return v;
     }
 
-    private static void inside(String what, float x, float y, RawImage image) {
-        if (x < 0 || y < 0 || x > image.width() || y > image.height()) {
-            throw new UsageException(String.format(Locale.ROOT, "%s: (%s, %s) is outside the %dx%d image", what,
-                    x, y, image.width(), image.height()));
+    private static void checked(Runnable check) {
+        try {
+            check.run();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
         }
     }
 }

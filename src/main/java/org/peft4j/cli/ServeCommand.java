@@ -7,6 +7,7 @@ import org.peft4j.peft.AdapterLabels;
 import org.peft4j.peft.PeftModel;
 import org.peft4j.serve.AdapterServer;
 import org.peft4j.train.FineTuning;
+import org.peft4j.train.SamPretraining;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -19,14 +20,18 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
 @Command(name = "serve", mixinStandardHelpOptions = true,
-        description = {"Serve one frozen ViT and any number of LoRA-family adapters over HTTP; predictions for different "
-                + "adapters share mixed batches (one base pass, each adapter's low-rank path on its rows).",
+        description = {"Serve one frozen base model and any number of adapters over HTTP. A ViT classifier answers "
+                + "POST /v1/predict, and predictions for different LoRA-family adapters share mixed batches (one base pass, "
+                + "each adapter's low-rank path on its rows; other methods run one pass per adapter); SAM answers POST /v1/segment.",
                 "Prints {\"listening\":\"http://HOST:PORT\"} when ready; SIGTERM finishes the queued requests, then exits 0.",
-                "API: GET /health, GET /metrics, GET /v1/adapters, POST /v1/adapters {\"name\":..., \"path\":...} (with --adapter-dir), "
-                        + "DELETE /v1/adapters/NAME, POST /v1/predict {\"adapter\": NAME or null, \"image\": BASE64, \"top_k\": 5}."})
+                "API: GET / (a web page), GET /health, GET /metrics (Prometheus), GET /v1/adapters, "
+                        + "POST /v1/adapters {\"name\":..., \"path\":...} (inside --adapter-dir), DELETE /v1/adapters/NAME, "
+                        + "POST /v1/predict {\"adapter\": NAME or null, \"image\": BASE64, \"top_k\": 5}, "
+                        + "POST /v1/segment {\"adapter\":..., \"image\": BASE64, \"points\": [[x, y, label]], \"boxes\": [[x0, y0, x1, y1]]}."})
 final class ServeCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true, paramLabel = "DIR|PRESET", description = "The base ViT folder or preset.")
+    @Option(names = "--model", required = true, paramLabel = "DIR|PRESET",
+            description = "The base model: a ViT folder or preset, or a SAM folder, preset or " + SamPretraining.MODEL + ".")
     String model;
 
     @Option(names = "--adapter", paramLabel = "NAME=DIR", description = "An adapter to serve under NAME (repeatable).")
@@ -51,8 +56,18 @@ final class ServeCommand implements Callable<Integer> {
     int maxBodyMb;
 
     @Option(names = "--adapter-dir", paramLabel = "DIR",
-            description = "Allow POST /v1/adapters {\"name\":..., \"path\":...} to load adapters from inside DIR (no '..', no links out).")
+            description = "Adapters load from inside DIR only: on demand, a request's adapter NAME from DIR/NAME (LRU cache), "
+                    + "and POST /v1/adapters {\"name\":..., \"path\":...} (no '..', no links out).")
     Path adapterDir;
+
+    @Option(names = "--adapter-cache-mb", defaultValue = "512",
+            description = "Budget of the adapters loaded on demand; the least recently used go first (default ${DEFAULT-VALUE}).")
+    long adapterCacheMb;
+
+    @Option(names = "--batching", defaultValue = "mixed", paramLabel = "mixed|per-adapter",
+            description = "mixed (default): LoRA-family adapters share one base pass per batch; per-adapter: one pass per "
+                    + "adapter in each batch (PEFT's way, for comparison).")
+    String batching;
 
     @Option(names = "--token-file", paramLabel = "FILE", description = "Require 'Authorization: Bearer TOKEN' (the file's first line).")
     Path tokenFile;
@@ -75,17 +90,24 @@ final class ServeCommand implements Callable<Integer> {
         if (adapterDir != null && !Files.isDirectory(adapterDir)) {
             throw new UsageException("--adapter-dir " + adapterDir + ": not a folder");
         }
+        if (!batching.equals("mixed") && !batching.equals("per-adapter")) {
+            throw new UsageException("--batching must be mixed or per-adapter, got '" + batching + "'");
+        }
+        if (adapterCacheMb < 0 || adapterCacheMb > (1L << 20)) {
+            throw new UsageException("--adapter-cache-mb must be 0.." + (1L << 20) + ", got " + adapterCacheMb);
+        }
         Map<String, Path> named = new LinkedHashMap<>();
         TaskData.pairs("--adapter", "NAME=DIR", "adapter name", adapters).forEach((name, dir) -> named.put(name, Path.of(dir)));
         AdapterServer.Options options;
         try {
-            options = new AdapterServer.Options(host, port, maxBatch, maxWaitMs, queue, (long) maxBodyMb << 20, token, adapterDir);
+            options = AdapterServer.Options.defaults(host, port).withBatching(maxBatch, maxWaitMs, queue)
+                    .withLimits((long) maxBodyMb << 20, token).withAdapterDir(adapterDir, adapterCacheMb << 20)
+                    .withPerAdapter(batching.equals("per-adapter"));
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
         try (NDManager manager = NDManager.newBaseManager()) {
             List<String> headLabels = null;
-            Map<String, List<String>> labels = new LinkedHashMap<>();
             for (Map.Entry<String, Path> e : named.entrySet()) {
                 if (!Files.isDirectory(e.getValue())) {
                     throw new UsageException("--adapter " + e.getKey() + "=" + e.getValue() + ": adapter folder not found");
@@ -96,22 +118,22 @@ final class ServeCommand implements Callable<Integer> {
                             + headLabels.size() + " (one base serves heads of one size)");
                 }
                 headLabels = headLabels == null ? l : headLabels;
-                labels.put(e.getKey(), l);
             }
-            VitForImageClassification vit = Models.base(model, headLabels, manager);
-            PeftModel peft = new PeftModel(vit, vit.headPath(), manager);
-            for (Map.Entry<String, Path> e : named.entrySet()) {
-                peft.load(e.getValue(), e.getKey());
-                if (labels.get(e.getKey()) == null) {
-                    labels.put(e.getKey(), vit.config().labels());
-                }
-            }
-            peft.disableAdapters();
             AdapterServer server;
-            try {
-                server = new AdapterServer(peft, vit.config().labels(), labels, FineTuning.transformFor(vit), manager, options);
-            } catch (IllegalArgumentException e) {
-                throw new UsageException(e.getMessage());
+            if (SamModels.isSam(model)) {
+                PeftModel peft = new PeftModel(SamModels.load(model, null, manager, true), null, manager);
+                server = new AdapterServer(peft, null, null, manager, options);
+            } else {
+                VitForImageClassification vit = Models.base(model, headLabels, manager);
+                PeftModel peft = new PeftModel(vit, vit.headPath(), manager);
+                server = new AdapterServer(peft, vit.config().labels(), FineTuning.transformFor(vit), manager, options);
+            }
+            for (Map.Entry<String, Path> e : named.entrySet()) {
+                try {
+                    server.pin(e.getKey(), e.getValue());
+                } catch (IllegalArgumentException ex) {
+                    throw new UsageException("--adapter " + e.getKey() + "=" + e.getValue() + ": " + ex.getMessage());
+                }
             }
             CountDownLatch stop = new CountDownLatch(1);
             // SIGTERM/SIGINT end the wait below instead of the JVM: the queued requests finish and the

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.peft4j.nn.Module;
 import org.peft4j.tuners.AdapterModel;
+import org.peft4j.tuners.TunerConfig;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Parameter;
@@ -34,6 +35,31 @@ public final class PeftModel extends AdapterModel {
      */
     public void load(Path dir, String name) throws IOException {
         load(dir, name, PeftConfigs::fromJson);
+    }
+
+    /**
+     * As {@link #load(Path, String)}, with {@code check} run on the adapter's config before the model
+     * is touched: it refuses by throwing {@link IllegalArgumentException}, reported as a mismatch of
+     * the folder's config file.
+     */
+    public void load(Path dir, String name, java.util.function.Consumer<TunerConfig> check) throws IOException {
+        load(dir, name, json -> {
+            TunerConfig config = PeftConfigs.fromJson(json);
+            check.accept(config);
+            return config;
+        });
+    }
+
+    /**
+     * Whether adapter {@code name} can share a mixed batch ({@link #forwardMixed}): a LoRA-family
+     * adapter (its update depends on a row's own input alone) whose only module copy is the head.
+     */
+    public boolean mixable(String name) {
+        if (!(config(name) instanceof org.peft4j.tuners.lora.LoraConfig)) {
+            return false;
+        }
+        String head = headPath();
+        return savedCopies(name).keySet().stream().allMatch(k -> head != null && k.startsWith(head + "."));
     }
 
     /**
@@ -77,9 +103,9 @@ public final class PeftModel extends AdapterModel {
                 if (!adapterNames().contains(name)) {
                     throw new IllegalArgumentException("no adapter '" + name + "'; adapters: " + adapterNames());
                 }
-                if (!(config(name) instanceof org.peft4j.tuners.lora.LoraConfig)) {
+                if (!mixable(name)) {
                     throw new IllegalArgumentException("adapter '" + name + "' (" + config(name).peftType()
-                            + ") cannot share a mixed batch: only the LoRA family changes layer outputs alone");
+                            + ") cannot share a mixed batch: only LoRA-family adapters whose one module copy is the head");
                 }
             }
         }

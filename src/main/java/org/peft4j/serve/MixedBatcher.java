@@ -1,11 +1,6 @@
 package org.peft4j.serve;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
-import org.peft4j.data.ImageTransform;
 import org.peft4j.data.RawImage;
-import org.peft4j.peft.PeftModel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -15,46 +10,53 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
- * Batches queued predictions for different adapters into one forward pass: the worker takes the
- * first waiting request, gathers more for up to {@code maxWaitMs} or until {@code maxBatch}, and
- * runs them as a mixed-adapter batch ({@link PeftModel#forwardMixed}). A full queue refuses at
- * once (the server answers 503) rather than letting latency grow without bound.
+ * Gathers queued requests into batches for one worker thread: it takes the first waiting request,
+ * gathers more for up to {@code maxWaitMs} or until {@code maxBatch}, and hands them to the runner
+ * ({@link Inference}), which answers each one. A full queue refuses at once (the server answers 503)
+ * rather than letting latency grow without bound.
  */
 final class MixedBatcher implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(MixedBatcher.class);
 
-    /** One queued prediction; {@code adapter} null for the base model. */
-    record Job(RawImage image, String adapter, CompletableFuture<float[]> logits) {}
+    /** One queued request; {@code adapter} null for the base model. */
+    sealed interface Job permits Classify, Segment {
+        String adapter();
 
-    private final PeftModel peft;
-    private final ImageTransform transform;
-    private final NDManager manager;
+        CompletableFuture<?> answer();
+    }
+
+    /** A classification: the logits of {@code image}'s row. */
+    record Classify(RawImage image, String adapter, CompletableFuture<float[]> answer) implements Job {}
+
+    /** A segmentation: SAM's masks for each prompt. */
+    record Segment(RawImage image, String adapter, List<Prompt> prompts, boolean multimask,
+                   CompletableFuture<List<Inference.Masks>> answer) implements Job {}
+
+    /** SAM prompt set in image pixels: points {@code [N][2]} with labels (1 foreground, 0 background) and/or a box. */
+    record Prompt(float[][] points, int[] labels, float[] box) {}
+
     private final int maxBatch;
     private final long maxWaitNanos;
     private final BlockingQueue<Job> queue;
+    private final Consumer<List<Job>> runner;
     private final Thread worker;
     private volatile boolean accepting = true;
-    /** Sizes of the batches run, for the metrics. */
-    private final java.util.function.IntConsumer batchSizes;
 
-    MixedBatcher(PeftModel peft, ImageTransform transform, NDManager manager, int maxBatch, int maxWaitMs, int queueSize,
-                 java.util.function.IntConsumer batchSizes) {
-        this.peft = peft;
-        this.transform = transform;
-        this.manager = manager;
+    MixedBatcher(int maxBatch, int maxWaitMs, int queueSize, Consumer<List<Job>> runner) {
         this.maxBatch = maxBatch;
         this.maxWaitNanos = TimeUnit.MILLISECONDS.toNanos(maxWaitMs);
         this.queue = new ArrayBlockingQueue<>(queueSize);
-        this.batchSizes = batchSizes;
+        this.runner = runner;
         worker = new Thread(this::run, "peft4j-batcher");
         worker.setDaemon(true);
         worker.start();
     }
 
-    /** Queues a prediction; false when the queue is full or the batcher is draining. */
+    /** Queues a request; false when the queue is full or the batcher is draining. */
     boolean offer(Job job) {
         return accepting && queue.offer(job);
     }
@@ -81,37 +83,15 @@ final class MixedBatcher implements AutoCloseable {
                     }
                     batch.add(next);
                 }
-                runBatch(batch);
+                runner.accept(batch);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                batch.forEach(j -> j.logits().completeExceptionally(e));
+                batch.forEach(j -> j.answer().completeExceptionally(e));
                 return;
             } catch (RuntimeException e) {
                 LOG.error("batch of {} failed", batch.size(), e);
-                batch.forEach(j -> j.logits().completeExceptionally(e));
+                batch.forEach(j -> j.answer().completeExceptionally(e));
             }
-        }
-    }
-
-    private void runBatch(List<Job> batch) {
-        int n = batch.size();
-        float[] pixels = new float[n * transform.floatsPerImage()];
-        List<String> adapters = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            transform.apply(batch.get(i).image(), pixels, i * transform.floatsPerImage());
-            adapters.add(batch.get(i).adapter());
-        }
-        float[] logits;
-        synchronized (peft) { // adapters are loaded and deleted under the same lock
-            try (NDManager step = manager.newSubManager()) {
-                NDArray x = step.create(pixels, new Shape(n, transform.channels(), transform.size(), transform.size()));
-                logits = peft.forwardMixed(x, adapters).toFloatArray();
-            }
-        }
-        batchSizes.accept(n);
-        int labels = logits.length / n;
-        for (int i = 0; i < n; i++) {
-            batch.get(i).logits().complete(java.util.Arrays.copyOfRange(logits, i * labels, (i + 1) * labels));
         }
     }
 

@@ -1,6 +1,7 @@
 package org.peft4j.serve;
 
 import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
@@ -14,7 +15,8 @@ import java.util.function.IntSupplier;
 
 /**
  * The server's Prometheus metrics (official Java client, one registry per server): requests by
- * route, adapter and status, latency and batch-size histograms, queue depth, resident memory.
+ * route, adapter and status, latency and batch-size histograms, queue depth, adapter cache hits,
+ * loads, evictions and bytes, resident memory.
  */
 final class ServerMetrics {
 
@@ -24,6 +26,10 @@ final class ServerMetrics {
     private final Counter requests;
     private final Histogram latency;
     private final Histogram batchSize;
+    private final Counter cacheHits;
+    private final Counter cacheLoads;
+    private final Counter cacheEvictions;
+    private final Gauge cacheBytes;
 
     ServerMetrics(IntSupplier queueDepth) {
         requests = Counter.builder().name("peft4j_requests_total").help("HTTP requests by route, adapter and status")
@@ -32,6 +38,14 @@ final class ServerMetrics {
                 .labelNames("route").register(registry);
         batchSize = Histogram.builder().name("peft4j_batch_size").help("Rows per mixed-adapter batch")
                 .classicUpperBounds(1, 2, 4, 8, 16, 32, 64, 128, 256).register(registry);
+        cacheHits = Counter.builder().name("peft4j_adapter_cache_hits_total")
+                .help("Requests whose adapter was already loaded").register(registry);
+        cacheLoads = Counter.builder().name("peft4j_adapter_cache_loads_total")
+                .help("Adapters loaded on demand from --adapter-dir").register(registry);
+        cacheEvictions = Counter.builder().name("peft4j_adapter_cache_evictions_total")
+                .help("Adapters evicted to keep the cache within --adapter-cache-mb").register(registry);
+        cacheBytes = Gauge.builder().name("peft4j_adapter_cache_bytes")
+                .help("Bytes of the adapters loaded on demand (pinned ones not counted)").register(registry);
         GaugeWithCallback.builder().name("peft4j_queue_depth").help("Predictions waiting for a batch")
                 .callback(cb -> cb.call(queueDepth.getAsInt())).register(registry);
         GaugeWithCallback.builder().name("peft4j_resident_memory_bytes").help("Resident memory of the process (VmRSS)")
@@ -45,6 +59,22 @@ final class ServerMetrics {
 
     void batch(int rows) {
         batchSize.observe(rows);
+    }
+
+    void cacheHit() {
+        cacheHits.inc();
+    }
+
+    void cacheLoad() {
+        cacheLoads.inc();
+    }
+
+    void cacheEviction() {
+        cacheEvictions.inc();
+    }
+
+    void cacheBytes(long bytes) {
+        cacheBytes.set(bytes);
     }
 
     /** The registry in Prometheus' text format. */

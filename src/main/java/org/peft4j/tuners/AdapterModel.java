@@ -191,14 +191,33 @@ public class AdapterModel {
         return requireAdapter(name).injection.placements();
     }
 
+    /**
+     * Removes adapter {@code name} and frees its parameters and modules_to_save copies at once (a
+     * server that loads and evicts adapters must not keep them until the model's manager closes).
+     */
     public void deleteAdapter(String name) {
         Adapter a = requireAdapter(name);
-        a.injection.placements().forEach(pl -> pl.detach(name));
+        a.injection.placements().forEach(pl -> pl.detach(name)); // refuses a merged adapter before anything changes
         a.saved.values().forEach(s -> s.owner.setOverride(s.original, null));
         adapters.remove(name);
         List<String> rest = new ArrayList<>(active);
         rest.remove(name);
         setActiveAdapters(rest.toArray(String[]::new));
+        a.injection.ownParameters().values().forEach(Parameter::close);
+        a.saved.values().forEach(s -> s.copy.close());
+    }
+
+    /** Bytes of adapter {@code name}'s own parameters and modules_to_save copies (what deleting it frees). */
+    public long adapterBytes(String name) {
+        Adapter a = requireAdapter(name);
+        long bytes = 0;
+        for (Parameter p : a.injection.ownParameters().values()) {
+            bytes += Module.numel(p) * p.getArray().getDataType().getNumOfBytes();
+        }
+        for (SavedParam s : a.saved.values()) {
+            bytes += Module.numel(s.copy) * s.copy.getArray().getDataType().getNumOfBytes();
+        }
+        return bytes;
     }
 
     /**

@@ -53,7 +53,7 @@ class AdapterServerTest extends ManagedTest {
         return peft;
     }
 
-    private static byte[] png(int seed) throws Exception {
+    static byte[] png(int seed) throws Exception {
         BufferedImage img = new BufferedImage(16, 16, BufferedImage.TYPE_INT_RGB);
         Random r = new Random(seed);
         for (int y = 0; y < 16; y++) {
@@ -74,7 +74,7 @@ class AdapterServerTest extends ManagedTest {
         return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
-    private static String request(String adapter, byte[] png) throws Exception {
+    static String request(String adapter, byte[] png) throws Exception {
         Map<String, Object> m = new java.util.HashMap<>();
         m.put("adapter", adapter);
         m.put("image", Base64.getEncoder().encodeToString(png));
@@ -87,8 +87,8 @@ class AdapterServerTest extends ManagedTest {
         VitForImageClassification vit = VitCheckpoint.load(Fixtures.vitTiny("hf"), manager);
         PeftModel peft = peft(vit);
         var transform = FineTuning.transformFor(vit);
-        AdapterServer.Options options = new AdapterServer.Options("127.0.0.1", 0, 8, 50, 64, 1 << 20, null, null);
-        try (AdapterServer server = new AdapterServer(peft, vit.config().labels(), Map.of(), transform, manager, options)) {
+        AdapterServer.Options options = AdapterServer.Options.defaults("127.0.0.1", 0).withBatching(8, 50, 64);
+        try (AdapterServer server = new AdapterServer(peft, vit.config().labels(), transform, manager, options)) {
             String url = server.start();
             List<String> names = new ArrayList<>(List.of("a", "b", "a", "b", "a"));
             names.add(null);
@@ -151,9 +151,9 @@ class AdapterServerTest extends ManagedTest {
     void errorsAreJsonWithTheirStatus() throws Exception {
         VitForImageClassification vit = VitCheckpoint.load(Fixtures.vitTiny("hf"), manager);
         PeftModel peft = peft(vit);
-        AdapterServer.Options options = new AdapterServer.Options("127.0.0.1", 0, 4, 1, 16, 4000, "s3cret", null);
-        try (AdapterServer server = new AdapterServer(peft, vit.config().labels(), Map.of(), FineTuning.transformFor(vit), manager,
-                options)) {
+        AdapterServer.Options options = AdapterServer.Options.defaults("127.0.0.1", 0).withBatching(4, 1, 16)
+                .withLimits(4000, "s3cret");
+        try (AdapterServer server = new AdapterServer(peft, vit.config().labels(), FineTuning.transformFor(vit), manager, options)) {
             String url = server.start();
             assertStatus(401, post(url, request("a", png(1)), null));
             assertStatus(401, post(url, request("a", png(1)), "wrong"));
@@ -200,9 +200,9 @@ class AdapterServerTest extends ManagedTest {
         java.nio.file.Files.createSymbolicLink(root.resolve("link"), outside.resolve("d"));
         java.nio.file.Files.createDirectories(root.resolve("broken"));
         java.nio.file.Files.writeString(root.resolve("broken/adapter_config.json"), "{\"peft_type\": \"LORA\"");
-        AdapterServer.Options options = new AdapterServer.Options("127.0.0.1", 0, 4, 1, 16, 1 << 20, null, root);
-        try (AdapterServer server = new AdapterServer(peft, vit.config().labels(), Map.of(), FineTuning.transformFor(vit), manager,
-                options)) {
+        AdapterServer.Options options = AdapterServer.Options.defaults("127.0.0.1", 0).withBatching(4, 1, 16)
+                .withAdapterDir(root, 1 << 20);
+        try (AdapterServer server = new AdapterServer(peft, vit.config().labels(), FineTuning.transformFor(vit), manager, options)) {
             String url = server.start();
             assertStatus(201, send("POST", url + "/v1/adapters", "{\"name\":\"c\",\"path\":\"c\"}"));
             assertStatus(409, send("POST", url + "/v1/adapters", "{\"name\":\"c\",\"path\":\"c\"}"));
@@ -217,7 +217,8 @@ class AdapterServerTest extends ManagedTest {
             assertTrue(!peft.adapterNames().contains("z") && !peft.adapterNames().contains("y"));
             assertStatus(200, send("DELETE", url + "/v1/adapters/c", null));
             assertStatus(404, send("DELETE", url + "/v1/adapters/c", null));
-            assertStatus(404, post(url, request("c", png(3)), null));
+            assertStatus(200, post(url, request("c", png(3)), null)); // adapter-dir/c loads again, on demand
+            assertStatus(404, post(url, request("nope", png(3)), null));
         }
     }
 }

@@ -45,6 +45,35 @@ public final class SamPredictor {
         embedding = model.forward(model.preprocess(resized), ForwardContext.INFERENCE);
     }
 
+    /**
+     * Checks a point prompt in image pixels: inside the {@code width × height} image, label 1
+     * (foreground) or 0 (background); {@code what} names it in the message.
+     *
+     * @throws IllegalArgumentException saying what is wrong
+     */
+    public static void checkPoint(String what, float x, float y, float label, int width, int height) {
+        if (label != 0 && label != 1) {
+            throw new IllegalArgumentException(what + ": the label must be 1 (foreground) or 0 (background), got " + label);
+        }
+        inside(what, x, y, width, height);
+    }
+
+    /** Checks a box prompt {@code x0, y0, x1, y1}: inside the image, {@code x0 < x1} and {@code y0 < y1}. */
+    public static void checkBox(String what, float[] box, int width, int height) {
+        inside(what, box[0], box[1], width, height);
+        inside(what, box[2], box[3], width, height);
+        if (box[2] <= box[0] || box[3] <= box[1]) {
+            throw new IllegalArgumentException(what + ": needs x0 < x1 and y0 < y1");
+        }
+    }
+
+    private static void inside(String what, float x, float y, int width, int height) {
+        if (!(x >= 0 && y >= 0 && x <= width && y <= height)) {
+            throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, "%s: (%s, %s) is outside the %dx%d image",
+                    what, x, y, width, height));
+        }
+    }
+
     public int width() {
         return originalW;
     }
