@@ -32,6 +32,19 @@ public final class Fixtures {
         }
     }
 
+    /** The golden fixture's tiny SAM (official naming) as a model folder at {@code dir}. */
+    public static Path tinySam(Path dir) throws java.io.IOException {
+        java.nio.file.Files.createDirectories(dir);
+        try {
+            Path fixture = Path.of(Fixtures.class.getResource("/fixtures/sam-tiny").toURI());
+            java.nio.file.Files.copy(fixture.resolve("config.json"), dir.resolve("config.json"));
+            java.nio.file.Files.copy(fixture.resolve("weights.safetensors"), dir.resolve("model.safetensors"));
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+        return dir;
+    }
+
     /** Adapter {@code name}'s LoRA layers by module path. */
     public static Map<String, LoraLayer> loraLayers(AdapterModel peft, String name) {
         Map<String, LoraLayer> out = new LinkedHashMap<>();

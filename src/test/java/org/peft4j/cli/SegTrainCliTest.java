@@ -27,7 +27,7 @@ class SegTrainCliTest {
 
     @BeforeAll
     static void setUp() throws IOException, URISyntaxException {
-        model = SegmentCliTest.tinySam(shared.resolve("sam-tiny"));
+        model = org.peft4j.Fixtures.tinySam(shared.resolve("sam-tiny"));
     }
 
     @Test

@@ -31,7 +31,7 @@ class SegmentCliTest {
 
     @BeforeAll
     static void setUp() throws IOException, URISyntaxException {
-        model = tinySam(shared.resolve("sam-tiny"));
+        model = org.peft4j.Fixtures.tinySam(shared.resolve("sam-tiny"));
         BufferedImage img = new BufferedImage(80, 60, BufferedImage.TYPE_INT_RGB);
         Random r = new Random(3);
         for (int y = 0; y < 60; y++) {
@@ -41,15 +41,6 @@ class SegmentCliTest {
         }
         image = shared.resolve("in.png");
         ImageIO.write(img, "png", image.toFile());
-    }
-
-    /** The golden fixture's tiny SAM as a model folder at {@code dir}. */
-    static Path tinySam(Path dir) throws IOException, URISyntaxException {
-        Files.createDirectories(dir);
-        Path fixture = Path.of(SegmentCliTest.class.getResource("/fixtures/sam-tiny").toURI());
-        Files.copy(fixture.resolve("config.json"), dir.resolve("config.json"));
-        Files.copy(fixture.resolve("weights.safetensors"), dir.resolve("model.safetensors"));
-        return dir;
     }
 
     @Test
