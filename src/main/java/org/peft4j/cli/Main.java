@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
             EvalCommand.class,
             PredictCommand.class,
             ServeCommand.class,
+            LoadtestCommand.class,
             GenerateCommand.class,
             SegmentCommand.class,
             MergeCommand.class,

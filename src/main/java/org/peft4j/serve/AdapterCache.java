@@ -24,9 +24,11 @@ import java.util.stream.Stream;
  * The adapters a server holds in its one base model. Pinned adapters (given at start, or loaded by
  * {@code POST /v1/adapters}) stay until deleted; any other adapter folder directly inside
  * {@code --adapter-dir} is loaded by name when a request asks for it, into a least-recently-used
- * cache bounded by {@code --adapter-cache-mb} (S-LoRA's and LoRAX's scheme). Every method runs under
- * the model's lock, which the batcher also holds for a whole batch: a batch's adapters cannot be
- * evicted under it.
+ * cache bounded by {@code --adapter-cache-mb} (S-LoRA's and LoRAX's scheme). Loading, unloading and
+ * eviction run under the model's lock, which the batcher also holds for a whole batch, so a batch's
+ * adapters cannot be evicted under it; the checks an HTTP thread makes before queueing a request
+ * ({@link #servable}, {@link #labels}) do not wait for that lock, so requests keep queueing while a
+ * batch runs.
  */
 final class AdapterCache {
 
@@ -42,7 +44,9 @@ final class AdapterCache {
     private final Set<String> pinned = new LinkedHashSet<>();
     /** On-demand adapters and their sizes, least recently used first. */
     private final LinkedHashMap<String, Long> cached = new LinkedHashMap<>(16, 0.75f, true);
-    private final Map<String, List<String>> labels = new HashMap<>();
+    /** Head class names by adapter (absent: the base's), and the loaded names: read by HTTP threads without the lock. */
+    private final Map<String, List<String>> labels = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Set<String> loaded = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /**
      * {@code adapterDir}: the only folder adapters load from at run time (null: none);
@@ -66,7 +70,10 @@ final class AdapterCache {
     void pinLoaded(String name, List<String> headLabels) {
         synchronized (peft) {
             pinned.add(name);
-            labels.put(name, headLabels);
+            loaded.add(name);
+            if (headLabels != null) {
+                labels.put(name, headLabels);
+            }
         }
     }
 
@@ -98,6 +105,7 @@ final class AdapterCache {
             if (!peft.adapterNames().contains(name)) {
                 throw new ApiError(404, "no adapter '" + name + "' is loaded");
             }
+            loaded.remove(name);
             peft.deleteAdapter(name);
             pinned.remove(name);
             cached.remove(name);
@@ -107,9 +115,7 @@ final class AdapterCache {
 
     /** Whether a request for {@code name} can be served: loaded, or an adapter folder of that name in {@code --adapter-dir}. */
     boolean servable(String name) {
-        synchronized (peft) {
-            return peft.adapterNames().contains(name) || folderFor(name) != null;
-        }
+        return loaded.contains(name) || folderFor(name) != null;
     }
 
     /**
@@ -158,6 +164,7 @@ final class AdapterCache {
             if (keep.contains(e.getKey())) {
                 continue;
             }
+            loaded.remove(e.getKey());
             peft.deleteAdapter(e.getKey());
             labels.remove(e.getKey());
             bytes -= e.getValue();
@@ -175,10 +182,8 @@ final class AdapterCache {
 
     /** Head class names of adapter {@code name} (the base's when it has no head of its own). */
     List<String> labels(String name) {
-        synchronized (peft) {
-            List<String> l = name == null ? null : labels.get(name);
-            return l != null ? l : baseLabels;
-        }
+        List<String> l = name == null ? null : labels.get(name);
+        return l != null ? l : baseLabels;
     }
 
     /** Loaded adapters, and those {@code --adapter-dir} could load on demand. */
@@ -250,7 +255,10 @@ final class AdapterCache {
             List<String> active = peft.activeAdapters();
             peft.load(dir, name, AdapterCache::sharesTheBase);
             peft.setActiveAdapters(active.toArray(String[]::new));
-            labels.put(name, headLabels);
+            if (headLabels != null) {
+                labels.put(name, headLabels);
+            }
+            loaded.add(name);
             LOG.info("adapter '{}' loaded from {} ({} KB)", name, dir, peft.adapterBytes(name) >> 10);
         } catch (IOException | IllegalArgumentException | IllegalStateException e) {
             throw new ApiError(400, "adapter '" + name + "' did not load: " + e.getMessage());
