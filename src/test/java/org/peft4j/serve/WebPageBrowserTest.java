@@ -47,10 +47,49 @@ class WebPageBrowserTest extends ManagedTest {
     @TempDir
     Path tmp;
 
-    @Test
-    void pickAnAdapterUploadAnImageReadTheLabels() throws Exception {
+    /** Headless chromium through Debian's chromedriver (given explicitly: Selenium Manager would try to download one). */
+    private static WebDriver browser() {
         Assumptions.assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
                 "needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)");
+        ChromeOptions chrome = new ChromeOptions().setBinary(CHROMIUM.toFile())
+                .addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu");
+        ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile())
+                .usingAnyFreePort().build();
+        return new ChromeDriver(service, chrome);
+    }
+
+    @Test
+    void withSamClickTheObjectAndSeeItsMask() throws Exception {
+        Assumptions.assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER), "needs chromium");
+        org.peft4j.models.sam.SamModel sam = org.peft4j.models.sam.SamCheckpoint.load(Fixtures.tinySam(tmp.resolve("sam")), manager);
+        PeftModel peft = new PeftModel(sam, null, manager);
+        Path image = tmp.resolve("scene.png");
+        Files.write(image, AdapterServerTest.png(6));
+        AdapterServer.Options options = AdapterServer.Options.defaults("127.0.0.1", 0).withBatching(4, 1, 16);
+        try (AdapterServer server = new AdapterServer(peft, null, null, manager, options)) {
+            String url = server.start();
+            WebDriver browser = browser();
+            try {
+                browser.get(url + "/");
+                WebDriverWait wait = new WebDriverWait(browser, Duration.ofSeconds(20));
+                wait.until(d -> "true".equals(d.findElement(By.tagName("body")).getAttribute("data-ready")));
+                wait.until(d -> d.findElement(By.id("intro")).getText().startsWith("SAM"));
+                browser.findElement(By.id("file")).sendKeys(image.toAbsolutePath().toString());
+                WebElement canvas = browser.findElement(By.id("canvas"));
+                wait.until(d -> canvas.isDisplayed() && d.findElement(By.id("masks")).getText().startsWith("Click"));
+                new org.openqa.selenium.interactions.Actions(browser).moveToElement(canvas).click().perform();
+                wait.until(d -> d.findElement(By.id("masks")).getText().startsWith("mask:"));
+                assertEquals("", browser.findElement(By.id("error")).getText());
+                String text = browser.findElement(By.id("masks")).getText();
+                org.junit.jupiter.api.Assertions.assertTrue(text.matches("mask: [0-9.]+% of the image, predicted IoU -?[0-9.]+"), text);
+            } finally {
+                browser.quit();
+            }
+        }
+    }
+
+    @Test
+    void pickAnAdapterUploadAnImageReadTheLabels() throws Exception {
         VitForImageClassification vit = VitCheckpoint.load(Fixtures.vitTiny("hf"), manager);
         PeftModel peft = new PeftModel(vit, vit.headPath(), manager);
         ai.djl.engine.Engine.getInstance().setRandomSeed(8);
@@ -74,11 +113,7 @@ class WebPageBrowserTest extends ManagedTest {
             for (JsonNode t : Json.MAPPER.readTree(api.body()).get("top")) {
                 expected.add(t.get("label").asText());
             }
-            ChromeOptions chrome = new ChromeOptions().setBinary(CHROMIUM.toFile())
-                    .addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu");
-            ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile())
-                    .usingAnyFreePort().build();
-            WebDriver browser = new ChromeDriver(service, chrome);
+            WebDriver browser = browser();
             try {
                 browser.get(url + "/");
                 WebDriverWait wait = new WebDriverWait(browser, Duration.ofSeconds(20));
