@@ -89,13 +89,7 @@ final class LoadtestCommand implements Callable<Integer> {
             }
             names.add(a.strip().equals("base") ? null : a.strip());
         }
-        String token = null;
-        if (tokenFile != null) {
-            if (!Files.isRegularFile(tokenFile)) {
-                throw new UsageException("--token-file " + tokenFile + ": not found");
-            }
-            token = Files.readAllLines(tokenFile).stream().findFirst().orElse("").strip();
-        }
+        String token = ServeCommand.token(tokenFile);
         LoadTest.Plan plan;
         try {
             plan = new LoadTest.Plan(uri, names, concurrency, requests, distribution.equals("zipf"), images(),

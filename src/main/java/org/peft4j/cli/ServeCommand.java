@@ -77,16 +77,7 @@ final class ServeCommand implements Callable<Integer> {
         if (port < 0 || port > 65535) {
             throw new UsageException("--port must be 0..65535, got " + port);
         }
-        String token = null;
-        if (tokenFile != null) {
-            if (!Files.isRegularFile(tokenFile)) {
-                throw new UsageException("--token-file " + tokenFile + ": not found");
-            }
-            token = Files.readAllLines(tokenFile).stream().findFirst().orElse("").strip();
-            if (token.isEmpty()) {
-                throw new UsageException("--token-file " + tokenFile + ": empty");
-            }
-        }
+        String token = token(tokenFile);
         if (adapterDir != null && !Files.isDirectory(adapterDir)) {
             throw new UsageException("--adapter-dir " + adapterDir + ": not a folder");
         }
@@ -132,6 +123,7 @@ final class ServeCommand implements Callable<Integer> {
                 try {
                     server.pin(e.getKey(), e.getValue());
                 } catch (IllegalArgumentException ex) {
+                    server.close();
                     throw new UsageException("--adapter " + e.getKey() + "=" + e.getValue() + ": " + ex.getMessage());
                 }
             }
@@ -149,5 +141,20 @@ final class ServeCommand implements Callable<Integer> {
             System.out.println(Json.MAPPER.writeValueAsString(Map.of("stopped", url, "counters", server.counters())));
         }
         return 0;
+    }
+
+    /** The bearer token: the first line of {@code file} (null when no file is given), never empty. */
+    static String token(Path file) throws java.io.IOException {
+        if (file == null) {
+            return null;
+        }
+        if (!Files.isRegularFile(file)) {
+            throw new UsageException("--token-file " + file + ": not found");
+        }
+        String token = Files.readAllLines(file).stream().findFirst().orElse("").strip();
+        if (token.isEmpty()) {
+            throw new UsageException("--token-file " + file + ": empty");
+        }
+        return token;
     }
 }
