@@ -28,6 +28,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -151,6 +152,10 @@ class AdapterCacheTest extends ManagedTest {
         Path root = java.nio.file.Files.createDirectories(tmp.resolve("adapters"));
         saveRandom(vit, root, "a", lora(4), 1);
         saveRandom(vit, root, "b", lora(2), 2);
+        LoraConfig l = lora(2);
+        VitForImageClassification spare = VitCheckpoint.load(Fixtures.vitTiny("hf"), manager); // its biases get trained
+        saveRandom(spare, root, "biased", new LoraConfig(l.r(), l.loraAlpha(), 0, l.targetModules(), false, Map.of(), Map.of(),
+                LoraConfig.Bias.ALL, l.modulesToSave(), LoraConfig.Init.KAIMING, null, null, false), 4);
         saveRandom(vit, root, "ia3", Ia3Config.fromJson(Json.MAPPER.readTree(
                 "{\"peft_type\":\"IA3\",\"target_modules\":[\"key\",\"value\",\"output.dense\"],\"feedforward_modules\":[\"output.dense\"]}")), 3);
         List<String> names = new ArrayList<>(List.of("a", "ia3", "b", "a", "ia3"));
@@ -170,6 +175,11 @@ class AdapterCacheTest extends ManagedTest {
                 for (int i = 0; i < names.size(); i++) {
                     Fixtures.assertClose(alone(root, names.get(i), i), logits(sent.get(i).join()), 1e-4f);
                 }
+                // an adapter that trains the base's biases in place would change every other adapter: refused, base intact
+                HttpResponse<String> biased = predict(url, "biased", 0);
+                assertEquals(400, biased.statusCode(), biased.body());
+                assertTrue(biased.body().contains("bias"), biased.body());
+                Fixtures.assertClose(alone(root, null, 5), logits(predict(url, null, 5)), 1e-4f);
                 assertTrue(server.counters().get("batches") < names.size(), "requests shared batches: " + server.counters());
             }
             for (String name : new ArrayList<>(peft.adapterNames())) {
