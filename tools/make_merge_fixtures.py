@@ -15,7 +15,7 @@ implementations share). With c_i = w_i * s_i:
 - svd family (svd, ties_svd, magnitude_prune_svd): the function on Delta_i = s_i B_i A_i with
   weights c_i, then the top-r singular part (r = 3 here); only the product B'A' is unique.
 
-Writes OUT_DIR/peft-merge.safetensors (default src/test/resources/fixtures/merge): the inputs
+Writes OUT_DIR/peft-merge.safetensors (default core/src/test/resources/fixtures/merge): the inputs
 x.lora_A, x.lora_B, ... and per method METHOD.lora_A / METHOD.lora_B (factor results) or
 METHOD.delta (B'A', for the svd family). Deterministic: a rerun gives identical bytes.
 """
@@ -73,7 +73,7 @@ def combine(method, tensors, weights, sign="total"):
 
 
 def main():
-    out_dir = sys.argv[1] if len(sys.argv) > 1 else "src/test/resources/fixtures/merge"
+    out_dir = sys.argv[1] if len(sys.argv) > 1 else "core/src/test/resources/fixtures/merge"
     torch.manual_seed(2024)
     torch.set_num_threads(1)
     tensors = {}

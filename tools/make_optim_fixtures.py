@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Generates the AdamW golden fixture under src/test/resources/fixtures/optim/.
+"""Generates the AdamW golden fixture under core/src/test/resources/fixtures/optim/.
 
 The reference is torch.optim.AdamW with two parameter groups (decayed / not decayed) and
 torch.nn.utils.clip_grad_norm_ before every step, driven by fixed random gradients and the
@@ -19,7 +19,7 @@ sys.dont_write_bytecode = True  # keep tools/ free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vit_reference import write_safetensors
 
-DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "test", "resources",
+DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "core", "src", "test", "resources",
                            "fixtures", "optim")
 
 # Mirrored as constants in AdamWGoldenTest: change both together.

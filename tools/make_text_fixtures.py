@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Generates the text-model golden fixtures under src/test/resources/fixtures/text/:
+"""Generates the text-model golden fixtures under core/src/test/resources/fixtures/text/:
 
   gpt2-tiny/         GPT2LMHeadModel (transformer.* names), golden logits and a greedy decode
   gpt2-tiny-legacy/  the same weights in the original OpenAI gpt2 layout (no prefix, attn.bias and
@@ -27,7 +27,7 @@ from text_reference import (BertConfig, BertModel, Gpt2Config, Gpt2LMHeadModel, 
                             bert_torch_nn_forward, draw_weights, gpt2_torch_nn_logits, greedy_decode, load)
 from vit_reference import read_safetensors, write_safetensors
 
-DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "test", "resources",
+DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "core", "src", "test", "resources",
                            "fixtures", "text")
 TOLERANCE = 1e-5        # float32 expected vs float64 recomputation
 MIN_GREEDY_MARGIN = 0.05  # top-1 minus top-2 logit at every greedy step, far above float32 noise

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Generates the vit-tiny golden fixtures under src/test/resources/fixtures/vit-tiny/.
+"""Generates the vit-tiny golden fixtures under core/src/test/resources/fixtures/vit-tiny/.
 
 The reference is torchvision's VisionTransformer (an implementation independent of peft4j, of
 Hugging Face transformers and of timm). Random weights are loaded into it and the same weights are
@@ -25,7 +25,7 @@ from vit_reference import (VitShape, hf_shapes, hf_to_timm, resize_pos_embed, ru
 SHAPE = VitShape(image_size=16, patch_size=4, num_layers=2, num_heads=4, hidden_dim=32, mlp_dim=64,
                  num_classes=5, layer_norm_eps=1e-6)
 LABELS = ["circle", "square", "triangle", "cross", "ring"]
-DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "test", "resources",
+DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "core", "src", "test", "resources",
                            "fixtures", "vit-tiny")
 
 HF_CONFIG = {

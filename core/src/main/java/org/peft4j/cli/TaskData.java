@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Map;
 
 /** {@code TASK=SPEC,TASK=SPEC,...}: one data spec per task (eval-multi, AdaMerging); {@code NAME=VALUE} pairs in general (serve). */
-final class TaskData {
+public final class TaskData {
 
     private TaskData() {}
 
@@ -17,7 +17,7 @@ final class TaskData {
      * {@code NAME=VALUE} entries of {@code option} (written as {@code form} in errors), each name once,
      * in order; {@code noun} names a name in the error for a repeat.
      */
-    static Map<String, String> pairs(String option, String form, String noun, List<String> parts) {
+    public static Map<String, String> pairs(String option, String form, String noun, List<String> parts) {
         Map<String, String> out = new LinkedHashMap<>();
         for (String part : parts) {
             int eq = part.indexOf('=');

@@ -88,6 +88,50 @@ public final class PeftModel extends AdapterModel {
     }
 
     /**
+     * Logits of a batch whose rows run different adapters, each the way it can: with {@code mixed}, the
+     * rows of adapters that can share a pass ({@link #mixable}) and the base rows run as one mixed batch
+     * ({@link #forwardMixed}) and every other adapter's rows in a pass of their own; without, one pass
+     * per adapter (how PEFT users serve several adapters without mixed batches). Row i's logits are
+     * its adapter's alone. The active adapters are restored afterwards.
+     */
+    public NDArray forwardRows(NDArray pixels, List<String> rowAdapters, boolean mixed) {
+        final String shared = "__mixed_pass__";
+        List<String> passOf = new ArrayList<>();
+        for (String a : rowAdapters) {
+            boolean base = a == null || a.equals(AdapterRows.BASE);
+            if (!base && !adapterNames().contains(a)) {
+                throw new IllegalArgumentException("no adapter '" + a + "'; adapters: " + adapterNames());
+            }
+            passOf.add(mixed && (base || mixable(a)) ? shared : base ? AdapterRows.BASE : a);
+        }
+        AdapterRows passes = new AdapterRows(passOf);
+        List<String> wasActive = activeAdapters();
+        try {
+            List<NDArray> parts = new ArrayList<>();
+            for (Map.Entry<String, long[]> pass : passes.segments().entrySet()) {
+                NDArray x = passes.rows(pixels, pass.getValue());
+                if (pass.getKey().equals(shared)) {
+                    List<String> names = new ArrayList<>();
+                    for (long i : pass.getValue()) {
+                        names.add(rowAdapters.get((int) i));
+                    }
+                    parts.add(forwardMixed(x, names));
+                } else {
+                    if (pass.getKey().equals(AdapterRows.BASE)) {
+                        disableAdapters();
+                    } else {
+                        setActiveAdapters(pass.getKey());
+                    }
+                    parts.add(forward(x, false));
+                }
+            }
+            return passes.assemble(parts, pixels.getManager());
+        } finally {
+            setActiveAdapters(wasActive.toArray(String[]::new));
+        }
+    }
+
+    /**
      * Logits of a mixed batch, as PEFT's {@code forward(..., adapter_names=...)}: row i runs adapter
      * {@code rowAdapters.get(i)} (null or {@link AdapterRows#BASE}: the base model). One backbone pass
      * for every row, each LoRA-family hook on its own rows, then each adapter's head (its

@@ -9,7 +9,6 @@ import org.peft4j.models.sam.SamPredictor;
 import org.peft4j.peft.PeftModel;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.IntConsumer;
@@ -77,43 +76,18 @@ final class Inference {
         for (int i = 0; i < jobs.size(); i++) {
             transform.apply(jobs.get(i).image(), pixels, i * per);
         }
-        // rows by how they run: "" for the shared mixed pass, else the adapter (null: the base) run alone
-        Map<String, List<Integer>> passes = new LinkedHashMap<>();
-        for (int i = 0; i < jobs.size(); i++) {
-            String a = jobs.get(i).adapter();
-            boolean shared = batching == Batching.MIXED && (a == null || peft.mixable(a));
-            passes.computeIfAbsent(shared ? "" : a == null ? org.peft4j.nn.AdapterRows.BASE : a, k -> new ArrayList<>()).add(i);
-        }
-        float[][] logits = new float[jobs.size()][];
-        try {
-            for (Map.Entry<String, List<Integer>> pass : passes.entrySet()) {
-                List<Integer> rows = pass.getValue();
-                try (NDManager step = manager.newSubManager()) {
-                    float[] sub = new float[rows.size() * per];
-                    for (int k = 0; k < rows.size(); k++) {
-                        System.arraycopy(pixels, rows.get(k) * per, sub, k * per, per);
-                    }
-                    NDArray x = step.create(sub, new Shape(rows.size(), transform.channels(), transform.size(), transform.size()));
-                    float[] out;
-                    if (pass.getKey().isEmpty()) {
-                        List<String> adapters = new ArrayList<>();
-                        rows.forEach(r -> adapters.add(jobs.get(r).adapter()));
-                        out = peft.forwardMixed(x, adapters).toFloatArray();
-                    } else {
-                        activate(pass.getKey().equals(org.peft4j.nn.AdapterRows.BASE) ? null : pass.getKey());
-                        out = peft.forward(x, false).toFloatArray();
-                    }
-                    int labels = out.length / rows.size();
-                    for (int k = 0; k < rows.size(); k++) {
-                        logits[rows.get(k)] = java.util.Arrays.copyOfRange(out, k * labels, (k + 1) * labels);
-                    }
-                }
-            }
+        float[] out;
+        try (NDManager step = manager.newSubManager()) {
+            NDArray x = step.create(pixels, new Shape(jobs.size(), transform.channels(), transform.size(), transform.size()));
+            List<String> adapters = new ArrayList<>();
+            jobs.forEach(j -> adapters.add(j.adapter()));
+            out = peft.forwardRows(x, adapters, batching == Batching.MIXED).toFloatArray();
         } finally {
             peft.disableAdapters();
         }
+        int labels = out.length / jobs.size();
         for (int i = 0; i < jobs.size(); i++) {
-            jobs.get(i).answer().complete(logits[i]);
+            jobs.get(i).answer().complete(java.util.Arrays.copyOfRange(out, i * labels, (i + 1) * labels));
         }
     }
 

@@ -37,8 +37,16 @@ public final class Main implements Runnable {
 
     /** Runs the CLI and returns its exit code (tests call this instead of main). */
     public static int run(String... args) {
+        return execute(new Main(), args);
+    }
+
+    /**
+     * Runs {@code command} (a picocli command object, e.g. the Spark module's {@code peft4j spark}) with
+     * peft4j's conventions: offline, bad input as one {@code peft4j: error:} line with exit code 2.
+     */
+    public static int execute(Object command, String... args) {
         Offline.enforce();
-        CommandLine cli = new CommandLine(new Main());
+        CommandLine cli = new CommandLine(command);
         // Usage errors (unknown or misplaced options, options that do not fit): one line, exit code 2.
         cli.setParameterExceptionHandler((e, params) -> {
             CommandLine c = e.getCommandLine();
