@@ -157,6 +157,9 @@ final class TrainCommand implements Callable<Integer> {
         TrainConfig config = new TrainConfig(epochs, batchSize, peak, weightDecay, warmup, gradAccum, maxGradNorm,
                 seed, 20, true);
         try (NDManager manager = NDManager.newBaseManager()) {
+            // A new head for the data's classes is drawn from the seed too, not from whatever the JVM drew before
+            // (a Spark replica or a test shares the JVM's one generator).
+            ai.djl.engine.Engine.getInstance().setRandomSeed((int) seed);
             VitForImageClassification vit = Models.base(model, splits.train().classes(), manager);
             ai.djl.engine.Engine.getInstance().setRandomSeed((int) seed); // after the base: a preset seeds its own weights
             TunerConfig tuner = methodFlags.config(method, vit);
@@ -184,7 +187,10 @@ final class TrainCommand implements Callable<Integer> {
         summary.put("n_test", test);
         summary.put("out", out.toString());
         AtomicFiles.writeString(out.resolve("summary.json"), Json.toPythonStyle(summary) + "\n");
-        System.out.println(Json.MAPPER.writeValueAsString(summary));
+        org.peft4j.train.DataParallel replica = org.peft4j.train.DataParallel.current();
+        if (replica == null || replica.rank() == 0) { // the other replicas of a data-parallel run write nothing of note
+            System.out.println(Json.MAPPER.writeValueAsString(summary));
+        }
     }
 
     /** {@code --task vqa|caption}: a frozen ViT and language model with a vision-language tuner. */

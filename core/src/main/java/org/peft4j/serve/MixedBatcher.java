@@ -66,6 +66,7 @@ final class MixedBatcher implements AutoCloseable {
     }
 
     private void run() {
+        org.peft4j.nn.Threads.gradientsOffOnThisThread();
         while (accepting || !queue.isEmpty()) {
             List<Job> batch = new ArrayList<>();
             try {

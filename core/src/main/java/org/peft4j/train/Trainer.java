@@ -59,6 +59,9 @@ public final class Trainer {
         }
     }
 
+    /** The replicas this trainer is one of (Spark's data-parallel training), or null. */
+    private final DataParallel parallel;
+
     public Trainer(TrainConfig config, Module model, LinkedHashMap<String, Parameter> trainable, NDManager manager) {
         if (trainable.isEmpty()) {
             throw new IllegalArgumentException("nothing to train: no trainable parameters");
@@ -67,6 +70,7 @@ public final class Trainer {
         this.model = model;
         this.trainable = trainable;
         this.manager = manager;
+        this.parallel = DataParallel.current();
     }
 
     /** Appends one JSON object per log step and per epoch to {@code file}. */
@@ -113,6 +117,10 @@ public final class Trainer {
         }
         Map<String, float[]> best = bestAcc >= 0 && checkpointDir != null
                 ? Checkpoint.loadBest(checkpointDir, trainable) : null;
+        if (parallel != null) {
+            parallel.ready();
+            startFromRankZero();
+        }
         long images = 0;
         double trainSeconds = 0;
         long t0 = System.nanoTime();
@@ -125,19 +133,34 @@ public final class Trainer {
                  ProgressBar bar = progressBar("epoch " + (epoch + 1) + "/" + config.epochs(), loader.numBatches())) {
                 int micro = 0;
                 int accumulation = config.gradientAccumulation();
+                double groupLoss = 0; // sum of loss × rows over the accumulation group (this replica's rows)
+                int groupRows = 0;
                 for (Batch batch : loader) {
                     // A last, shorter accumulation group averages over its own micro-batches.
                     int group = Math.min(accumulation, loader.numBatches() - micro / accumulation * accumulation);
-                    double loss = forwardBackward(batch, 1.0 / group);
-                    lossSum += loss * batch.size();
+                    Batch mine = parallel == null ? batch : share(batch);
+                    // the shares' gradients add up to the whole batch's mean
+                    double scale = parallel == null ? 1.0 / group : 1.0 / group * mine.size() / batch.size();
+                    double loss = mine.size() == 0 ? 0 : forwardBackward(mine, scale);
+                    groupLoss += loss * mine.size();
+                    groupRows += batch.size();
                     seen += batch.size();
                     micro++;
                     boolean last = micro == loader.numBatches();
                     if (micro % accumulation == 0 || last) {
+                        if (parallel != null) {
+                            groupLoss = sumOverReplicas(groupLoss);
+                        }
+                        loss = groupLoss / groupRows;
+                        lossSum += groupLoss;
+                        groupLoss = 0;
+                        groupRows = 0;
                         long step = optimizer.stepCount();
                         double gradNorm = optimizer.clipGradNorm(config.maxGradNorm());
                         double lr = schedule.at(step);
-                        optimizer.step(lr);
+                        synchronized (AUTOGRAD) { // in-place updates of leaves: never while a replica records a graph
+                            optimizer.step(lr);
+                        }
                         if (metrics != null && (step + 1) % config.logEvery() == 0) {
                             metrics.write(Map.of("type", "train", "epoch", epoch + 1, "step", step + 1,
                                     "loss", loss, "lr", lr, "grad_norm", gradNorm,
@@ -183,6 +206,74 @@ public final class Trainer {
                 optimizer.stepCount(), seconds(t0));
     }
 
+    /** Every replica starts from rank 0's trainable values (a sum where the others add zeros). */
+    private void startFromRankZero() {
+        List<float[]> values = new ArrayList<>();
+        int total = 0;
+        for (Parameter p : trainable.values()) {
+            float[] v = p.getArray().toFloatArray();
+            values.add(v);
+            total += v.length;
+        }
+        float[] flat = new float[total];
+        if (parallel.rank() == 0) {
+            int at = 0;
+            for (float[] v : values) {
+                System.arraycopy(v, 0, flat, at, v.length);
+                at += v.length;
+            }
+        }
+        float[] sum = parallel.allSum(flat);
+        int at = 0;
+        synchronized (AUTOGRAD) {
+            for (Parameter p : trainable.values()) {
+                int n = (int) p.getArray().size();
+                p.getArray().set(java.util.Arrays.copyOfRange(sum, at, at + n));
+                at += n;
+            }
+        }
+    }
+
+    /** This replica's contiguous share of a global batch's rows. */
+    private Batch share(Batch batch) {
+        int[] range = DataParallel.share(batch.size(), parallel.rank(), parallel.replicas());
+        int n = range[1] - range[0];
+        int per = batch.channels() * batch.height() * batch.width();
+        float[] pixels = java.util.Arrays.copyOfRange(batch.pixels(), range[0] * per, range[1] * per);
+        int[] labels = java.util.Arrays.copyOfRange(batch.labels(), range[0], range[1]);
+        return new Batch(pixels, labels, n, batch.channels(), batch.height(), batch.width());
+    }
+
+    /**
+     * Replaces every trainable gradient by its sum over the replicas, and returns the sum of
+     * {@code local} (one exchange per optimizer step: the gradients and the loss travel together).
+     */
+    private double sumOverReplicas(double local) {
+        List<NDArray> grads = new ArrayList<>();
+        int total = 1;
+        for (Parameter p : trainable.values()) {
+            NDArray g = p.getArray().getGradient();
+            grads.add(g);
+            total += (int) g.size();
+        }
+        float[] flat = new float[total];
+        int at = 0;
+        for (NDArray g : grads) {
+            float[] v = g.toFloatArray();
+            System.arraycopy(v, 0, flat, at, v.length);
+            at += v.length;
+        }
+        flat[at] = (float) local;
+        float[] sum = parallel.allSum(flat);
+        at = 0;
+        for (NDArray g : grads) {
+            int n = (int) g.size();
+            g.set(java.util.Arrays.copyOfRange(sum, at, at + n));
+            at += n;
+        }
+        return sum[at];
+    }
+
     /** One micro-batch: forward, loss, backward of {@code lossScale × loss}. Returns the batch loss. */
     private double forwardBackward(Batch batch, double lossScale) {
         try (NDScope scope = new NDScope()) {
@@ -203,6 +294,20 @@ public final class Trainer {
      * trainable parameters'. Returns the unscaled loss. Callers own the scope that frees the graph.
      */
     public static double backward(Module model, NDArray x, int[] labels, double lossScale) {
+        synchronized (AUTOGRAD) {
+            return backwardAlone(model, x, labels, lossScale);
+        }
+    }
+
+    /**
+     * DJL allows one GradientCollector at a time per JVM (DJL-NOTES), and while one is open, gradient
+     * recording is on for every thread (an in-place update of a parameter elsewhere then fails); so
+     * replicas that share a JVM (Spark's local[N] runs tasks as threads) take turns through this lock
+     * for backward passes and optimizer steps.
+     */
+    private static final Object AUTOGRAD = new Object();
+
+    private static double backwardAlone(Module model, NDArray x, int[] labels, double lossScale) {
         try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
             NDArray loss = crossEntropy(model.forward(x, true), labels);
             collector.backward(lossScale == 1.0 ? loss : Ops.scale(loss, (float) lossScale));

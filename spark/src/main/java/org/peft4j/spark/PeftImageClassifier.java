@@ -191,6 +191,7 @@ public final class PeftImageClassifier extends Transformer implements DefaultPar
 
         PartitionPredictor(Iterator<Row> input, String model, Map<String, String> folders, List<String> names, int imageIndex,
                            boolean struct, int batchRows) {
+            org.peft4j.nn.Threads.gradientsOffOnThisThread(); // a task thread: no autograd graph for inference
             this.input = input;
             this.classifier = ExecutorModels.classifier(model, folders);
             this.names = names;
