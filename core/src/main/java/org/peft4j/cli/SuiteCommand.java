@@ -104,6 +104,10 @@ final class SuiteCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "No progress bar.")
     boolean noProgress;
 
+    /** One run of the plan, by key (how {@code peft4j spark suite} hands a run to a Spark task). */
+    @Option(names = "--run", hidden = true)
+    String run;
+
     @Override
     public Integer call() throws Exception {
         quietPerRunLogs();
@@ -147,10 +151,15 @@ final class SuiteCommand implements Callable<Integer> {
         boolean progress = !noProgress;
         BackboneOptions.Backbone b = backbone.resolve(taskList, progress);
 
+        SuiteRunner.Plan plan = new SuiteRunner.Plan(protocol, taskList, specs, b.dir(), b.record(), backbone.dataDir,
+                outDir, progress);
+        if (run != null) {
+            SuiteRunner.runOne(plan, run);
+            return 0;
+        }
         SuiteRunner.Result result;
         try {
-            result = SuiteRunner.run(new SuiteRunner.Plan(protocol, taskList, specs, b.dir(), b.record(), backbone.dataDir,
-                    outDir, progress));
+            result = SuiteRunner.run(plan);
         } catch (SuiteRunner.MismatchException e) {
             throw new UsageException(e.getMessage());
         }

@@ -89,6 +89,85 @@ public final class SuiteRunner {
     }
 
     /**
+     * Where the pending runs train when not here one after the other: {@code runAll} gets the keys of
+     * runs whose record is missing and returns once each has written it (Spark runs them as tasks, each
+     * calling {@link #runOne}). The tuning runs come first, as their scores pick the seed runs' rate.
+     */
+    public interface Elsewhere {
+        void runAll(List<String> keys) throws IOException;
+    }
+
+    private static final ThreadLocal<Elsewhere> ELSEWHERE = new ThreadLocal<>();
+
+    /** Runs {@code body} (a suite command) with its pending runs trained by {@code elsewhere}. */
+    public static <T> T withRunsElsewhere(Elsewhere elsewhere, java.util.concurrent.Callable<T> body) throws Exception {
+        ELSEWHERE.set(elsewhere);
+        try {
+            return body.call();
+        } finally {
+            ELSEWHERE.remove();
+        }
+    }
+
+    /** Trains the run {@code key} of {@code plan} unless its record exists (one Spark task's work). */
+    public static void runOne(Plan plan, String key) throws IOException {
+        String[] k = key.split("\\|", -1);
+        if (k.length != 5) {
+            throw new IllegalArgumentException("not a suite run key: '" + key + "'");
+        }
+        SuiteTask task = plan.tasks().stream().filter(t -> t.name().equals(k[0])).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no task '" + k[0] + "' in this suite"));
+        MethodSpec m = plan.methods().stream().filter(x -> x.label().equals(k[1])).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no method '" + k[1] + "' in this suite"));
+        double lr = Double.parseDouble(k[2]);
+        long seed = Long.parseLong(k[3]);
+        boolean tuning = Boolean.parseBoolean(k[4]);
+        SuiteRunner runner = new SuiteRunner(plan);
+        Path dir = runner.runDir(task, m);
+        Path file = dir.resolve(tuning ? tuningFile(lr) : seedFile((int) seed));
+        if (!Files.isRegularFile(file)) {
+            runner.recordOrTrain(file, task, m, lr, seed, tuning);
+        }
+    }
+
+    private static String key(SuiteTask task, MethodSpec m, double lr, long seed, boolean tuning) {
+        return task.name() + "|" + m.label() + "|" + lr + "|" + seed + "|" + tuning;
+    }
+
+    /** The keys of the tuning runs ({@code tuning}) or of the seed runs whose records are missing. */
+    private List<String> pending(boolean tuning) throws IOException {
+        List<String> keys = new ArrayList<>();
+        for (SuiteTask task : plan.tasks()) {
+            for (MethodSpec m : plan.methods()) {
+                Path dir = runDir(task, m);
+                List<Double> rates = plan.protocol().learningRates(m.method());
+                if (tuning) {
+                    for (double lr : rates.size() > 1 ? rates : List.<Double>of()) {
+                        if (!Files.isRegularFile(dir.resolve(tuningFile(lr)))) {
+                            keys.add(key(task, m, lr, 0, true));
+                        }
+                    }
+                    continue;
+                }
+                double lr = rates.get(0);
+                if (rates.size() > 1) {
+                    List<RunRecord> scores = new ArrayList<>();
+                    for (double r : rates) {
+                        scores.add(RunRecord.read(dir.resolve(tuningFile(r))));
+                    }
+                    lr = SuiteResults.chooseLearningRate(scores);
+                }
+                for (int seed = 0; seed < plan.protocol().seeds(); seed++) {
+                    if (!Files.isRegularFile(dir.resolve(seedFile(seed)))) {
+                        keys.add(key(task, m, lr, seed, false));
+                    }
+                }
+            }
+        }
+        return keys;
+    }
+
+    /**
      * Fails with {@link MismatchException} unless {@code outDir} is absent, empty, or a suite folder
      * made with these settings; writes settings.json when there is none.
      */
@@ -134,6 +213,15 @@ public final class SuiteRunner {
         Map<String, Object> settings = settings(protocol, plan.modelDir());
         claimOutDir(plan.outDir(), settings);
         removeUnfinishedRuns();
+        Elsewhere elsewhere = ELSEWHERE.get();
+        int trainedElsewhere = 0;
+        if (elsewhere != null) {
+            List<String> tuningRuns = pending(true);
+            elsewhere.runAll(tuningRuns);
+            List<String> seedRuns = pending(false);
+            elsewhere.runAll(seedRuns);
+            trainedElsewhere = tuningRuns.size() + seedRuns.size();
+        }
         int pending = 0;
         for (SuiteTask task : plan.tasks()) {
             for (MethodSpec m : plan.methods()) {
@@ -148,7 +236,8 @@ public final class SuiteRunner {
         }
         List<String> labels = plan.methods().stream().map(MethodSpec::label).toList();
         SuiteResults results = SuiteResults.aggregate(settings, plan.backbone(), plan.tasks(), labels, records);
-        return new Result(results, executed, reused);
+        // runs trained elsewhere were read back here: they count as trained now
+        return new Result(results, executed + trainedElsewhere, reused - trainedElsewhere);
     }
 
     /** A run interrupted (killed) before it finished left its work folder; its record was never written. */

@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 /** {@code peft4j spark ...}: peft4j's batch jobs on Apache Spark ({@code local[N]} or a cluster through spark-submit). */
 @Command(name = "peft4j spark", mixinStandardHelpOptions = true, version = "peft4j-spark 0.1.0",
         description = "Batch inference, suites and data-parallel adapter training on Apache Spark.",
-        subcommands = {SparkPredictCommand.class, SparkTrainCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {SparkPredictCommand.class, SparkTrainCommand.class, SparkSuiteCommand.class, CommandLine.HelpCommand.class})
 public final class SparkMain implements Runnable {
 
     @Override
