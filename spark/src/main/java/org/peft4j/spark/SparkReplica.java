@@ -46,6 +46,8 @@ final class SparkReplica implements DataParallel {
     public float[] allSum(float[] local) {
         ByteBuffer bytes = ByteBuffer.allocate(local.length * 4).order(ByteOrder.LITTLE_ENDIAN);
         bytes.asFloatBuffer().put(local);
+        // Spark's barrier calls poll for completion once a second: a step that waits for another replica costs
+        // at least that (docs/spark.md: make each step's compute large, e.g. with --grad-accum).
         String[] all = context.allGather(Base64.getEncoder().encodeToString(bytes.array()));
         if (all.length != replicas) {
             throw new IllegalStateException("all-gather returned " + all.length + " messages for " + replicas + " replicas");
