@@ -21,7 +21,6 @@ import org.peft4j.train.FineTuning;
 import org.peft4j.tuners.TargetModules;
 import org.peft4j.tuners.lora.LoraConfig;
 
-import java.io.File;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;

@@ -208,6 +208,19 @@ class SparkPredictTest {
         assertEquals(10, rows.size());
         assertEquals(2, SparkMain.run("predict", "--master", "local[2]", "--model", MODEL.toString(), "--input", images.toString(),
                 "--output", out.toString()), "an existing output is kept without --overwrite");
+        // a Parquet table of path + image bytes (written by Spark: a folder named *.parquet) gives the same rows
+        Path table = tmp.resolve("images.parquet");
+        spark.read().format("binaryFile").load(images.toString()).selectExpr("path", "content AS image").write().parquet(table.toString());
+        Path fromTable = tmp.resolve("from-table");
+        assertEquals(0, SparkMain.run("predict", "--master", "local[2]", "--model", MODEL.toString(), "--adapter",
+                "a=" + adapters.get("a"), "--input", table.toString(), "--output", fromTable.toString()));
+        List<Row> tableRows = spark.read().parquet(fromTable.toString()).orderBy("path").collectAsList();
+        assertEquals(5, tableRows.size());
+        Map<String, Object[]> local = local("a");
+        for (Row r : tableRows) {
+            String file = Path.of(java.net.URI.create(r.getString(r.fieldIndex("path")))).getFileName().toString();
+            assertEquals(local.get(file)[0], r.getString(r.fieldIndex("label")), file);
+        }
         assertEquals(2, SparkMain.run("predict", "--master", "local[2]", "--model", "/no/model", "--input", images.toString(),
                 "--output", tmp.resolve("never").toString()));
         assertTrue(!Files.exists(tmp.resolve("never")));

@@ -37,7 +37,8 @@ final class SparkPredictCommand implements Callable<Integer> {
     List<String> adapters = List.of();
 
     @Option(names = "--input", required = true, paramLabel = "DIR|FILE.parquet",
-            description = "An image folder (searched recursively for PNG/JPEG/BMP/GIF) or a Parquet table with path and image (bytes) columns.")
+            description = "An image folder (searched recursively for PNG/JPEG/BMP/GIF), or a Parquet table (a file or folder "
+                    + "named *.parquet) with path and image (bytes) columns.")
     String input;
 
     @Option(names = "--output", required = true, paramLabel = "OUT", description = "Output folder.")
@@ -84,7 +85,8 @@ final class SparkPredictCommand implements Callable<Integer> {
         try (Sessions.Lease lease = Sessions.lease(master, "peft4j predict")) {
             SparkSession spark = lease.session();
             Dataset<Row> images;
-            if (Files.isDirectory(in)) {
+            boolean parquet = in.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".parquet");
+            if (!parquet && Files.isDirectory(in)) { // an image folder (Spark writes a table as a folder named *.parquet)
                 images = spark.read().format("binaryFile").option("recursiveFileLookup", "true")
                         .option("pathGlobFilter", "*.{png,PNG,jpg,JPG,jpeg,JPEG,bmp,BMP,gif,GIF}").load(input)
                         .select("path", "content");

@@ -1,7 +1,6 @@
 package org.peft4j.spark.cli;
 
 import org.apache.spark.api.java.JavaSparkContext;
-import org.peft4j.cli.Main;
 import org.peft4j.cli.UsageException;
 import org.peft4j.spark.Sessions;
 import org.peft4j.spark.SuiteOnSpark;
