@@ -27,17 +27,13 @@ final class SparkSuiteCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        for (int i = 0; i < suiteArgs.size(); i++) {
-            String a = suiteArgs.get(i);
-            String task = a.equals("--task") && i + 1 < suiteArgs.size() ? suiteArgs.get(i + 1)
-                    : a.startsWith("--task=") ? a.substring(7) : null;
-            if (task != null && !task.equals("classification")) {
-                throw new UsageException("--task " + task + ": spark suite runs the classification suite (segmentation and "
-                        + "vision-language suites run on one machine with peft4j suite)");
-            }
-            if (a.equals("--run") || a.startsWith("--run=")) {
-                throw new UsageException("--run is internal to spark suite");
-            }
+        String task = PassedOptions.value(suiteArgs, "--task");
+        if (task != null && !task.equals("classification")) {
+            throw new UsageException("--task " + task + ": spark suite runs the classification suite (segmentation and "
+                    + "vision-language suites run on one machine with peft4j suite)");
+        }
+        if (PassedOptions.given(suiteArgs, "--run")) {
+            throw new UsageException("--run is internal to spark suite");
         }
         try (Sessions.Lease lease = Sessions.lease(master, "peft4j suite")) {
             JavaSparkContext jsc = JavaSparkContext.fromSparkContext(lease.session().sparkContext());

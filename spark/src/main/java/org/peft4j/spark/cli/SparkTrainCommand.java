@@ -37,16 +37,16 @@ final class SparkTrainCommand implements Callable<Integer> {
         if (workers < 1 || workers > 1024) {
             throw new UsageException("--workers must be 1..1024, got " + workers);
         }
-        String out = value("--out");
+        String out = PassedOptions.value(trainArgs, "--out");
         if (out == null) {
             throw new UsageException("--out is required (task 0 writes the adapter there)");
         }
-        String task = value("--task");
+        String task = PassedOptions.value(trainArgs, "--task");
         if (task != null && !task.equals("classification")) {
             throw new UsageException("--task " + task + ": spark train runs classification (segmentation and vision-language "
                     + "training run on one machine with peft4j train)");
         }
-        if (trainArgs.contains("--resume")) {
+        if (PassedOptions.given(trainArgs, "--resume")) {
             throw new UsageException("--resume is not supported by spark train: rerun without it");
         }
         if (Files.exists(Path.of(out)) && !(Files.isDirectory(Path.of(out)) && org.peft4j.io.AtomicFiles.isEmptyDirectory(Path.of(out)))) {
@@ -58,18 +58,5 @@ final class SparkTrainCommand implements Callable<Integer> {
         }
         System.out.println(Json.MAPPER.writeValueAsString(Map.of("workers", workers, "out", out)));
         return 0;
-    }
-
-    private String value(String option) {
-        for (int i = 0; i < trainArgs.size(); i++) {
-            String a = trainArgs.get(i);
-            if (a.equals(option) && i + 1 < trainArgs.size()) {
-                return trainArgs.get(i + 1);
-            }
-            if (a.startsWith(option + "=")) {
-                return a.substring(option.length() + 1);
-            }
-        }
-        return null;
     }
 }
