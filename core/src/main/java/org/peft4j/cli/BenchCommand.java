@@ -74,6 +74,11 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--prompt-tokens", defaultValue = "8", description = "--text --mode generate: prompt length (default ${DEFAULT-VALUE}).")
     int promptTokens;
 
+    @Option(names = "--roofline", description = "Also report the step's FLOPs (counted from the model's configuration), the "
+            + "achieved GFLOP/s, this libtorch's float32 GEMM peak measured in the same run (best of large square products), "
+            + "their ratio, and where the time goes by op class (libtorch's profiler; optimizer timed apart).")
+    boolean roofline;
+
     @Option(names = "--mode", defaultValue = "train", description = "train, infer, merge or multihead.")
     String mode;
 
@@ -169,21 +174,29 @@ final class BenchCommand implements Callable<Integer> {
             }
             Shape shape = new Shape(batchSize, config.numChannels(), config.imageSize(), config.imageSize());
             double[] times = new double[steps];
-            for (int i = 0; i < warmupSteps + steps; i++) {
-                long t0 = System.nanoTime();
+            double[] optimizerTimes = new double[steps];
+            double[] lastOptimizer = new double[1];
+            Runnable step = () -> {
                 try (NDScope scope = new NDScope()) {
                     scope.suppressNotUsedWarning();
                     NDArray x = manager.create(pixels, shape);
                     if (train) {
                         Trainer.backward(vit, x, y, 1.0);
+                        long o0 = System.nanoTime();
                         optimizer.clipGradNorm(1.0);
                         optimizer.step(1e-3);
+                        lastOptimizer[0] = (System.nanoTime() - o0) / 1e9;
                     } else {
                         vit.forward(x, false).sum().getFloat();
                     }
                 }
+            };
+            for (int i = 0; i < warmupSteps + steps; i++) {
+                long t0 = System.nanoTime();
+                step.run();
                 if (i >= warmupSteps) {
                     times[i - warmupSteps] = (System.nanoTime() - t0) / 1e9;
+                    optimizerTimes[i - warmupSteps] = lastOptimizer[0];
                 }
             }
             double[] sorted = times.clone();
@@ -207,9 +220,43 @@ final class BenchCommand implements Callable<Integer> {
             out.put("images_per_s", batchSize / median);
             out.put("peak_rss_mb", peakRssMb());
             out.put("step_times_s", times);
+            if (roofline) {
+                double forward = org.peft4j.models.Flops.vit(config, batchSize);
+                double flops = train ? org.peft4j.models.Flops.trainStep(forward, how.equals("full")) : forward;
+                Arrays.sort(optimizerTimes);
+                out.put("roofline", roofline(flops, median, train ? optimizerTimes[steps / 2] : 0, step, manager));
+                out.put("peak_rss_mb", peakRssMb());
+            }
             System.out.println(Json.MAPPER.writeValueAsString(out));
         }
         return 0;
+    }
+
+    /**
+     * The roofline fields: {@code flops} per step against {@code median} seconds, the GEMM peak measured
+     * now, and one more {@code step} under libtorch's profiler for the time by op class (the optimizer,
+     * {@code optimizerSeconds} of the step, is timed apart: its element-wise ops would blur the classes).
+     */
+    static Map<String, Object> roofline(double flops, double median, double optimizerSeconds, Runnable step, NDManager manager)
+            throws java.io.IOException {
+        double peak = 0;
+        for (int n : new int[] {1024, 2048}) { // the best of large square products: what this libtorch's BLAS reaches
+            peak = Math.max(peak, TextBench.gemmPeak(manager, n, n, n));
+        }
+        Map<String, Double> byClass = OpProfile.of(step);
+        double profiled = byClass.values().stream().mapToDouble(Double::doubleValue).sum();
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("gflops_per_step", flops / 1e9);
+        out.put("gflop_per_s", flops / 1e9 / median);
+        out.put("gemm_peak_gflop_per_s", peak);
+        out.put("fraction_of_peak", flops / 1e9 / median / peak);
+        Map<String, Object> breakdown = new LinkedHashMap<>();
+        byClass.forEach((k, v) -> breakdown.put(k, Map.of("seconds", v, "share", profiled > 0 ? v / (profiled + optimizerSeconds) : 0)));
+        if (optimizerSeconds > 0) {
+            breakdown.put("optimizer", Map.of("seconds", optimizerSeconds, "share", optimizerSeconds / (profiled + optimizerSeconds)));
+        }
+        out.put("breakdown", breakdown);
+        return out;
     }
 
     private VitForImageClassification model(NDManager manager) {
@@ -351,13 +398,16 @@ final class BenchCommand implements Callable<Integer> {
                 pixels[i] = (float) random.nextGaussian();
             }
             double[] times = new double[steps];
-            for (int i = 0; i < warmupSteps + steps; i++) {
-                long t0 = System.nanoTime();
+            Runnable step = () -> {
                 try (NDScope scope = new NDScope()) {
                     scope.suppressNotUsedWarning();
                     sam.forward(manager.create(pixels, new Shape(batchSize, 3, size, size)),
                             ForwardContext.INFERENCE).sum().getFloat();
                 }
+            };
+            for (int i = 0; i < warmupSteps + steps; i++) {
+                long t0 = System.nanoTime();
+                step.run();
                 if (i >= warmupSteps) {
                     times[i - warmupSteps] = (System.nanoTime() - t0) / 1e9;
                 }
@@ -375,6 +425,11 @@ final class BenchCommand implements Callable<Integer> {
             out.put("min_s", sorted[0]);
             out.put("peak_rss_mb", peakRssMb());
             out.put("step_times_s", times);
+            if (roofline) {
+                double flops = org.peft4j.models.Flops.samEncoder(sam.config().encoder(), batchSize);
+                out.put("roofline", roofline(flops, sorted[sorted.length / 2], 0, step, manager));
+                out.put("peak_rss_mb", peakRssMb());
+            }
             System.out.println(Json.MAPPER.writeValueAsString(out));
         }
         return 0;

@@ -113,9 +113,7 @@ final class TextBench {
         }, steps, warmup);
         long d = c.hiddenSize();
         long tokens = (long) b * n;
-        double flops = 2.0 * tokens * c.numLayers() * (4 * d * d + 2 * d * c.intermediateSize()) // projections and MLP
-                + 2.0 * 2 * b * (double) n * n * d * c.numLayers() // scores and context
-                + (tm.causal() ? 2.0 * tokens * d * c.vocabSize() : 0); // the tied LM head
+        double flops = org.peft4j.models.Flops.text(c, b, n, tm.causal()); // the tied LM head for decoders
         double peak = gemmPeak(manager, (int) tokens, (int) d, c.intermediateSize());
         out.put("batch_size", b);
         out.put("seq_len", n);
