@@ -79,6 +79,9 @@ final class BenchCommand implements Callable<Integer> {
             + "their ratio, and where the time goes by op class (libtorch's profiler; optimizer timed apart).")
     boolean roofline;
 
+    @Option(names = "--gradient-checkpointing", description = "--mode train: recompute each block in the backward pass.")
+    boolean gradientCheckpointing;
+
     @Option(names = "--mode", defaultValue = "train", description = "train, infer, merge or multihead.")
     String mode;
 
@@ -181,7 +184,11 @@ final class BenchCommand implements Callable<Integer> {
                     scope.suppressNotUsedWarning();
                     NDArray x = manager.create(pixels, shape);
                     if (train) {
-                        Trainer.backward(vit, x, y, 1.0);
+                        if (gradientCheckpointing) {
+                            Trainer.checkpointedBackward(vit, x, y, 1.0);
+                        } else {
+                            Trainer.backward(vit, x, y, 1.0);
+                        }
                         long o0 = System.nanoTime();
                         optimizer.clipGradNorm(1.0);
                         optimizer.step(1e-3);
@@ -209,6 +216,7 @@ final class BenchCommand implements Callable<Integer> {
             out.put("naming", naming);
             out.put("targets", tuner == null ? null : tuner.toJson().get("target_modules"));
             out.put("batch_size", batchSize);
+            out.put("gradient_checkpointing", gradientCheckpointing);
             out.put("steps", steps);
             out.put("threads", Engine.getInstance().getEngineName().equals("PyTorch")
                     ? Integer.getInteger("ai.djl.pytorch.num_threads", Runtime.getRuntime().availableProcessors())

@@ -118,11 +118,18 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "No progress bar.")
     boolean noProgress;
 
+    @Option(names = "--gradient-checkpointing", description = "Classification: keep only each block's input and recompute "
+            + "the block during the backward pass (less memory, about one more forward of time; the same gradients).")
+    boolean gradientCheckpointing;
+
     @Option(names = "--out", required = true, description = "Output folder.")
     Path out;
 
     @Override
     public Integer call() throws Exception {
+        if (gradientCheckpointing && !task.equals("classification")) {
+            throw new UsageException("--gradient-checkpointing applies to --task classification");
+        }
         if (task.equals("vqa") || task.equals("caption")) {
             return visionLanguage();
         }
@@ -155,7 +162,7 @@ final class TrainCommand implements Callable<Integer> {
         }
         double peak = lr != null ? lr : method.equals("full") ? 1e-4 : 1e-3;
         TrainConfig config = new TrainConfig(epochs, batchSize, peak, weightDecay, warmup, gradAccum, maxGradNorm,
-                seed, 20, true);
+                seed, 20, true, gradientCheckpointing);
         try (NDManager manager = NDManager.newBaseManager()) {
             // A new head for the data's classes is drawn from the seed too, not from whatever the JVM drew before
             // (a Spark replica or a test shares the JVM's one generator).

@@ -2,7 +2,9 @@ package org.peft4j.train;
 
 /**
  * Hyper-parameters of one training run. {@code warmupRatio} is the fraction of optimizer steps
- * spent warming up; {@code maxGradNorm} ≤ 0 disables clipping.
+ * spent warming up; {@code maxGradNorm} ≤ 0 disables clipping; {@code gradientCheckpointing} keeps only
+ * each block's input and recomputes the block during the backward pass (models that are
+ * {@link org.peft4j.nn.Staged}).
  */
 public record TrainConfig(
         int epochs,
@@ -14,7 +16,14 @@ public record TrainConfig(
         double maxGradNorm,
         long seed,
         int logEvery,
-        boolean keepBest) {
+        boolean keepBest,
+        boolean gradientCheckpointing) {
+
+    public TrainConfig(int epochs, int batchSize, double learningRate, double weightDecay, double warmupRatio,
+                       int gradientAccumulation, double maxGradNorm, long seed, int logEvery, boolean keepBest) {
+        this(epochs, batchSize, learningRate, weightDecay, warmupRatio, gradientAccumulation, maxGradNorm, seed, logEvery,
+                keepBest, false);
+    }
 
     public TrainConfig {
         if (epochs <= 0 || batchSize <= 0 || gradientAccumulation <= 0 || logEvery <= 0) {
@@ -34,6 +43,11 @@ public record TrainConfig(
 
     public TrainConfig withEpochs(int e) {
         return new TrainConfig(e, batchSize, learningRate, weightDecay, warmupRatio, gradientAccumulation,
-                maxGradNorm, seed, logEvery, keepBest);
+                maxGradNorm, seed, logEvery, keepBest, gradientCheckpointing);
+    }
+
+    public TrainConfig withGradientCheckpointing(boolean on) {
+        return new TrainConfig(epochs, batchSize, learningRate, weightDecay, warmupRatio, gradientAccumulation,
+                maxGradNorm, seed, logEvery, keepBest, on);
     }
 }

@@ -15,7 +15,9 @@ import org.peft4j.data.ImageTransform;
 import org.peft4j.eval.ConfusionMatrix;
 import org.peft4j.eval.Metrics;
 import org.peft4j.nn.Module;
+import org.peft4j.nn.ForwardContext;
 import org.peft4j.nn.Ops;
+import org.peft4j.nn.Staged;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -280,7 +282,9 @@ public final class Trainer {
             scope.suppressNotUsedWarning();
             NDArray x = manager.create(batch.pixels(),
                     new Shape(batch.size(), batch.channels(), batch.height(), batch.width()));
-            double value = backward(model, x, batch.labels(), lossScale);
+            double value = config.gradientCheckpointing() && model instanceof Staged staged
+                    ? checkpointedBackward(staged, x, batch.labels(), lossScale)
+                    : backward(model, x, batch.labels(), lossScale);
             if (!Double.isFinite(value)) {
                 throw new IllegalStateException("training diverged: loss is " + value
                         + " (lower the learning rate or enable gradient clipping)");
@@ -312,6 +316,79 @@ public final class Trainer {
             NDArray loss = crossEntropy(model.forward(x, true), labels);
             collector.backward(lossScale == 1.0 ? loss : Ops.scale(loss, (float) lossScale));
             return loss.getFloat();
+        }
+    }
+
+    /**
+     * {@link #backward} with gradient checkpointing: a first pass without recording keeps only each
+     * stage's input; then, last stage first, each stage is recomputed with recording on and back-propagated
+     * from the gradient of its output (the loss for the last stage, {@code sum(y · g)} for the others, whose
+     * input gradient is the vector-Jacobian product), handing its input's gradient to the stage before.
+     * Parameter gradients add up across the stages exactly as in one backward pass; at most one stage's
+     * graph is alive at a time. Dropout masks are drawn again in the recompute (with dropout they differ
+     * from the first pass; the loss is the recomputed one).
+     */
+    public static double checkpointedBackward(Staged model, NDArray x, int[] labels, double lossScale) {
+        List<java.util.function.UnaryOperator<NDArray>> stages = model.stages(ForwardContext.TRAINING);
+        List<NDArray> inputs = new ArrayList<>();
+        NDArray h = x;
+        for (java.util.function.UnaryOperator<NDArray> stage : stages) { // not recorded: no collector is open
+            inputs.add(h);
+            try (NDScope scope = new NDScope()) {
+                NDArray out = stage.apply(h);
+                NDScope.unregister(out);
+                h = out;
+            }
+        }
+        double loss = Double.NaN;
+        NDArray upstream = null;
+        for (int i = stages.size() - 1; i >= 0; i--) {
+            NDArray in = inputs.get(i);
+            NDArray inputGradient = null;
+            try (NDScope scope = new NDScope()) {
+                scope.suppressNotUsedWarning();
+                synchronized (AUTOGRAD) {
+                    try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+                        if (i > 0) {
+                            in.setRequiresGradient(true);
+                        }
+                        NDArray y = stages.get(i).apply(in);
+                        if (upstream == null) {
+                            NDArray l = crossEntropy(y, labels);
+                            loss = l.getFloat();
+                            collector.backward(lossScale == 1.0 ? l : Ops.scale(l, (float) lossScale));
+                        } else {
+                            backwardUnlessFrozen(collector, y.mul(upstream).sum(), i);
+                        }
+                    }
+                }
+                if (i > 0) {
+                    inputGradient = in.getGradient().duplicate();
+                    NDScope.unregister(inputGradient);
+                }
+            }
+            if (upstream != null) {
+                upstream.close();
+            }
+            if (i > 0) {
+                inputs.get(i).close(); // its gradient buffer goes with it
+            }
+            upstream = inputGradient;
+        }
+        return loss;
+    }
+
+    /**
+     * Back-propagates {@code target}; for the first stage (its input is the batch), a target that nothing
+     * trainable produced (frozen embeddings) has no graph, and there is nothing to do.
+     */
+    private static void backwardUnlessFrozen(GradientCollector collector, NDArray target, int stage) {
+        try {
+            collector.backward(target);
+        } catch (ai.djl.engine.EngineException e) {
+            if (stage > 0 || e.getMessage() == null || !e.getMessage().contains("does not require grad")) {
+                throw e;
+            }
         }
     }
 

@@ -21,7 +21,7 @@ import java.util.List;
  * ViTForImageClassification and timm's VisionTransformer with token pooling: patch embedding,
  * class token, learned positions, pre-norm blocks, final norm, linear head on the class token.
  */
-public final class VitForImageClassification extends Module implements FeatureExtractor {
+public final class VitForImageClassification extends Module implements FeatureExtractor, org.peft4j.nn.Staged {
 
     private final VitConfig config;
     private final Parameter clsToken;
@@ -88,17 +88,34 @@ public final class VitForImageClassification extends Module implements FeatureEx
             throw new IllegalArgumentException("expected pixel_values [N, " + config.numChannels() + ", "
                     + config.imageSize() + ", " + config.imageSize() + "], got " + s);
         }
-        long b = s.get(0);
+        NDArray x = embed(pixels, ctx);
+        for (VitLayer layer : layers) {
+            x = layer.forward(x, ctx);
+        }
+        return finalNorm.forward(x, ctx);
+    }
+
+    /** Patch embedding, class token and positions: the first block's input {@code [B, 1 + patches, hidden]}. */
+    private NDArray embed(NDArray pixels, ForwardContext ctx) {
+        long b = pixels.getShape().get(0);
         int d = config.hiddenSize();
         NDArray x = patchEmbedding.forward(pixels, ctx).reshape(b, d, -1).transpose(0, 2, 1);
         // The class token would attach to the model's manager: hand it to the batch's (DJL-NOTES).
         NDArray cls = value(clsToken).broadcast(b, 1, d);
         cls.attach(x.getManager());
-        x = NDArrays.concat(new NDList(cls, x), 1).add(value(posEmbed));
+        return NDArrays.concat(new NDList(cls, x), 1).add(value(posEmbed));
+    }
+
+    /** Embeddings, each block, then final norm + head on the class token: {@link #forward} as a chain. */
+    @Override
+    public List<java.util.function.UnaryOperator<NDArray>> stages(ForwardContext ctx) {
+        List<java.util.function.UnaryOperator<NDArray>> out = new ArrayList<>();
+        out.add(pixels -> embed(pixels, ctx));
         for (VitLayer layer : layers) {
-            x = layer.forward(x, ctx);
+            out.add(x -> layer.forward(x, ctx));
         }
-        return finalNorm.forward(x, ctx);
+        out.add(x -> head.forward(finalNorm.forward(x, ctx).get(":, 0, :"), ctx));
+        return out;
     }
 
     @Override
