@@ -233,7 +233,6 @@ final class BenchCommand implements Callable<Integer> {
                 double flops = train ? org.peft4j.models.Flops.trainStep(forward, how.equals("full")) : forward;
                 Arrays.sort(optimizerTimes);
                 out.put("roofline", roofline(flops, median, train ? optimizerTimes[steps / 2] : 0, step, manager));
-                out.put("peak_rss_mb", peakRssMb());
             }
             System.out.println(Json.MAPPER.writeValueAsString(out));
         }
@@ -436,7 +435,6 @@ final class BenchCommand implements Callable<Integer> {
             if (roofline) {
                 double flops = org.peft4j.models.Flops.samEncoder(sam.config().encoder(), batchSize);
                 out.put("roofline", roofline(flops, sorted[sorted.length / 2], 0, step, manager));
-                out.put("peak_rss_mb", peakRssMb());
             }
             System.out.println(Json.MAPPER.writeValueAsString(out));
         }
