@@ -62,8 +62,9 @@ final class AdapterCache {
         this.metrics = metrics;
     }
 
+    /** Names of one path segment; those starting with two underscores are kept for internal row groups (the base). */
     static boolean validName(String name) {
-        return name != null && name.matches(NAME) && !name.equals(org.peft4j.nn.AdapterRows.BASE);
+        return name != null && name.matches(NAME) && !name.startsWith("__");
     }
 
     /** Marks an adapter the caller loaded before serving as pinned, with its head's class names (null: the base's). */
