@@ -84,7 +84,7 @@ final class AdapterCache {
             throw new ApiError(400, "loading adapters at run time needs --adapter-dir");
         }
         if (!validName(name)) {
-            throw new ApiError(400, "adapter names are 1-64 letters, digits, '.', '_' or '-', not starting with '.'");
+            throw new ApiError(400, "adapter names are 1-64 letters, digits, '.', '_' or '-', not starting with '.' or '__'");
         }
         pin(name, confined(relative));
     }
