@@ -250,7 +250,8 @@ final class BenchCommand implements Callable<Integer> {
         for (int n : new int[] {1024, 2048}) { // the best of large square products: what this libtorch's BLAS reaches
             peak = Math.max(peak, TextBench.gemmPeak(manager, n, n, n));
         }
-        Map<String, Double> byClass = OpProfile.of(step);
+        OpProfile.Profile profile = OpProfile.of(step, 10);
+        Map<String, Double> byClass = profile.byClass();
         double profiled = byClass.values().stream().mapToDouble(Double::doubleValue).sum();
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("gflops_per_step", flops / 1e9);
@@ -263,6 +264,7 @@ final class BenchCommand implements Callable<Integer> {
             breakdown.put("optimizer", Map.of("seconds", optimizerSeconds, "share", optimizerSeconds / (profiled + optimizerSeconds)));
         }
         out.put("breakdown", breakdown);
+        out.put("top_ops_seconds", profile.topOps());
         return out;
     }
 

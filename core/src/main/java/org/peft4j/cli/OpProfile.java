@@ -49,10 +49,13 @@ final class OpProfile {
      * Runs {@code work} under the profiler and returns the seconds of each class (an empty map when the
      * engine is not PyTorch).
      */
-    static Map<String, Double> of(Runnable work) throws IOException {
+    /** Seconds by class, and by op name (the {@code top} most expensive ops, most first). */
+    record Profile(Map<String, Double> byClass, Map<String, Double> topOps) {}
+
+    static Profile of(Runnable work, int top) throws IOException {
         if (!"PyTorch".equals(Engine.getInstance().getEngineName())) {
             work.run();
-            return Map.of();
+            return new Profile(Map.of(), Map.of());
         }
         Path trace = Files.createTempFile("peft4j-profile-", ".json");
         try {
@@ -62,7 +65,13 @@ final class OpProfile {
             } finally {
                 ai.djl.pytorch.jni.JniUtils.stopProfile(trace.toString());
             }
-            return classify(Json.MAPPER.readTree(trace.toFile()));
+            JsonNode events = Json.MAPPER.readTree(trace.toFile());
+            Map<String, Double> ops = new LinkedHashMap<>();
+            selfTimes(events, (name, seconds) -> ops.merge(name, seconds, Double::sum));
+            Map<String, Double> topOps = new LinkedHashMap<>();
+            ops.entrySet().stream().sorted(Map.Entry.<String, Double>comparingByValue().reversed()).limit(top)
+                    .forEach(e -> topOps.put(e.getKey(), e.getValue()));
+            return new Profile(classify(events), topOps);
         } finally {
             Files.deleteIfExists(trace);
         }
@@ -76,6 +85,14 @@ final class OpProfile {
     }
 
     static Map<String, Double> classify(JsonNode trace) {
+        Map<String, Double> seconds = new LinkedHashMap<>();
+        CLASSES.forEach(c -> seconds.put(c, 0.0));
+        selfTimes(trace, (name, s) -> seconds.merge(classOf(name), s, Double::sum));
+        return seconds;
+    }
+
+    /** Calls {@code sink} with each op event's name and self time in seconds. */
+    private static void selfTimes(JsonNode trace, java.util.function.ObjDoubleConsumer<String> sink) {
         Map<String, List<Event>> byThread = new LinkedHashMap<>();
         for (JsonNode e : trace) {
             if (!"X".equals(e.path("ph").asText()) || !e.has("dur")) {
@@ -84,8 +101,6 @@ final class OpProfile {
             Event ev = new Event(e.path("name").asText(), e.path("ts").asDouble(), e.path("dur").asDouble(), e.path("tid").asText());
             byThread.computeIfAbsent(ev.thread(), k -> new ArrayList<>()).add(ev);
         }
-        Map<String, Double> seconds = new LinkedHashMap<>();
-        CLASSES.forEach(c -> seconds.put(c, 0.0));
         for (List<Event> events : byThread.values()) {
             events.sort(Comparator.comparingDouble(Event::start).thenComparing(Comparator.comparingDouble(Event::duration).reversed()));
             Map<Event, Double> childTime = new java.util.IdentityHashMap<>();
@@ -100,11 +115,9 @@ final class OpProfile {
                 open.push(e);
             }
             for (Event e : events) {
-                double self = Math.max(0, e.duration() - childTime.getOrDefault(e, 0.0));
-                seconds.merge(classOf(e.name()), self / 1e6, Double::sum);
+                sink.accept(e.name(), Math.max(0, e.duration() - childTime.getOrDefault(e, 0.0)) / 1e6);
             }
         }
-        return seconds;
     }
 
     static String classOf(String name) {
