@@ -279,8 +279,8 @@ final class SuiteCommand implements Callable<Integer> {
         }
         Path vision = VisionLanguageCommands.vision(backbone.model == null ? null : backbone.model.toString(), !noProgress);
         Path text = VisionLanguageCommands.text(textModel, !noProgress);
-        TrainCommand.requireApart(outDir, vision, "the vision model folder");
-        TrainCommand.requireApart(outDir, text, "the text model folder");
+        Outputs.requireApart(outDir, vision, "the vision model folder");
+        Outputs.requireApart(outDir, text, "the text model folder");
         VlSuiteRunner.Result result;
         try {
             result = VlSuiteRunner.run(new VlSuiteRunner.Plan(taskNames, cells, seedCount, profile, vision, text, outDir, !noProgress));

@@ -179,15 +179,6 @@ final class TrainCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Refuses an output folder that is, holds or lies inside one of the command's input folders. */
-    static void requireApart(Path out, Path input, String what) {
-        Path in = input.toAbsolutePath().normalize();
-        Path o = out.toAbsolutePath().normalize();
-        if (o.startsWith(in) || in.startsWith(o)) {
-            throw new UsageException("--out " + out + " and " + what + " " + in + " overlap; choose another --out");
-        }
-    }
-
     /** Writes OUT/summary.json and prints it as one JSON line. */
     void report(Map<String, Object> summary, int train, int test) throws java.io.IOException {
         summary.put("n_train", train);
@@ -229,7 +220,7 @@ final class TrainCommand implements Callable<Integer> {
             throw new UsageException("--tune-decoder trains the decoder beside an adapter; --method " + method + " has none");
         }
         if (data.startsWith("segfolder:")) {
-            requireApart(out, Path.of(data.substring("segfolder:".length())), "the data folder");
+            Outputs.requireApart(out, Path.of(data.substring("segfolder:".length())), "the data folder");
         }
         SegDomains.Splits splits;
         try {

@@ -67,12 +67,12 @@ final class VisionLanguageCommands {
             throw new UsageException("--data for --task " + task + " is '" + task + "' or '" + task + ":DIR', got '" + spec + "'");
         }
         if (spec.contains(":")) {
-            TrainCommand.requireApart(out, Path.of(spec.substring(spec.indexOf(':') + 1)), "the data folder");
+            Outputs.requireApart(out, Path.of(spec.substring(spec.indexOf(':') + 1)), "the data folder");
         }
         Path vitDir = vision(model, progress);
         Path textDir = text(textModel, progress);
-        TrainCommand.requireApart(out, vitDir, "the vision model folder");
-        TrainCommand.requireApart(out, textDir, "the text model folder");
+        Outputs.requireApart(out, vitDir, "the vision model folder");
+        Outputs.requireApart(out, textDir, "the text model folder");
         VlData.Split<?> split;
         try {
             int size = 28;

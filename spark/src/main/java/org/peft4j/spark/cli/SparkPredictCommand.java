@@ -6,6 +6,7 @@ import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
 import org.peft4j.cli.TaskData;
+import org.peft4j.cli.Outputs;
 import org.peft4j.cli.UsageException;
 import org.peft4j.io.Json;
 import org.peft4j.spark.PeftImageClassifier;
@@ -66,11 +67,9 @@ final class SparkPredictCommand implements Callable<Integer> {
         if (!Files.exists(in)) {
             throw new UsageException("--input " + input + ": not found");
         }
-        Path outAbs = output.toAbsolutePath().normalize();
-        if (outAbs.startsWith(in.toAbsolutePath().normalize()) || in.toAbsolutePath().normalize().startsWith(outAbs)
-                || outAbs.startsWith(model.toAbsolutePath().normalize())) {
-            throw new UsageException("--output " + output + " overlaps the input or the model; choose another folder");
-        }
+        // --overwrite deletes --output first: it must not hold (or be inside) the images or the model
+        Outputs.requireApart("--output", output, in, "the input");
+        Outputs.requireApart("--output", output, model, "the model folder");
         if (Files.exists(output) && !overwrite) {
             throw new UsageException("--output " + output + " exists; pass --overwrite to replace it");
         }
