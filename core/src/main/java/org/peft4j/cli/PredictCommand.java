@@ -103,15 +103,10 @@ final class PredictCommand implements Callable<Integer> {
             int[] predicted = Metrics.argmax(logits, n, labels);
             for (int i = 0; i < n; i++) {
                 int best = predicted[i];
-                // Softmax probability of the top class, computed relative to its (largest) logit.
-                double sum = 0;
-                for (int k = 0; k < labels; k++) {
-                    sum += Math.exp(logits[i * labels + k] - logits[i * labels + best]);
-                }
                 Map<String, Object> line = new LinkedHashMap<>();
                 line.put("input", in.names().get(i));
                 line.put("label", config.labels().get(best));
-                line.put("score", 1.0 / sum);
+                line.put("score", Metrics.softmax(logits, i * labels, labels)[best]);
                 System.out.println(Json.MAPPER.writeValueAsString(line));
             }
             if (output != null) {

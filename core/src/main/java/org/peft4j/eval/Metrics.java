@@ -32,4 +32,24 @@ public final class Metrics {
         }
         return result;
     }
+
+    /**
+     * Softmax probabilities of the {@code count} logits starting at {@code from}, computed relative to
+     * the largest (so the top class's is {@code 1 / Σ exp(l - max)}).
+     */
+    public static double[] softmax(float[] logits, int from, int count) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (int k = from; k < from + count; k++) {
+            max = Math.max(max, logits[k]);
+        }
+        double sum = 0;
+        for (int k = from; k < from + count; k++) {
+            sum += Math.exp(logits[k] - max);
+        }
+        double[] p = new double[count];
+        for (int k = 0; k < count; k++) {
+            p[k] = Math.exp(logits[from + k] - max) / sum;
+        }
+        return p;
+    }
 }

@@ -301,14 +301,7 @@ public final class AdapterServer implements AutoCloseable {
     }
 
     private Map<String, Object> answer(String adapter, float[] logits, int topK) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float v : logits) {
-            max = Math.max(max, v);
-        }
-        double sum = 0;
-        for (float v : logits) {
-            sum += Math.exp(v - max);
-        }
+        double[] probabilities = org.peft4j.eval.Metrics.softmax(logits, 0, logits.length);
         List<Integer> order = new ArrayList<>();
         for (int i = 0; i < logits.length; i++) {
             order.add(i);
@@ -317,7 +310,7 @@ public final class AdapterServer implements AutoCloseable {
         List<String> labels = cache.labels(adapter);
         List<Map<String, Object>> top = new ArrayList<>();
         for (int i : order.subList(0, Math.min(topK, order.size()))) {
-            top.add(Map.of("label", i < labels.size() ? labels.get(i) : "LABEL_" + i, "score", Math.exp(logits[i] - max) / sum));
+            top.add(Map.of("label", i < labels.size() ? labels.get(i) : "LABEL_" + i, "score", probabilities[i]));
         }
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("adapter", adapter);

@@ -22,6 +22,7 @@ import org.peft4j.cli.TaskData;
 import org.peft4j.data.DataException;
 import org.peft4j.data.ImageFolder;
 import org.peft4j.data.RawImage;
+import org.peft4j.eval.Metrics;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -251,21 +252,15 @@ public final class PeftImageClassifier extends Transformer implements DefaultPar
                         continue;
                     }
                     float[] l = logits[pair++];
-                    int best = 0;
-                    for (int k = 1; k < l.length; k++) {
-                        best = l[k] > l[best] ? k : best;
-                    }
-                    double sum = 0; // softmax of the top class, relative to its (largest) logit, as predict does
-                    for (float v : l) {
-                        sum += Math.exp(v - l[best]);
-                    }
+                    int best = Metrics.argmax(l, 1, l.length)[0]; // label and score as local predict gives them
+                    double score = Metrics.softmax(l, 0, l.length)[best];
                     List<String> labels;
                     try {
                         labels = classifier.labels(a);
                     } catch (java.io.IOException e) {
                         throw new java.io.UncheckedIOException(e);
                     }
-                    out.add(row(chunk.get(r), a, labels.get(best), 1.0 / sum, l, null));
+                    out.add(row(chunk.get(r), a, labels.get(best), score, l, null));
                 }
             }
             return out;
