@@ -98,17 +98,16 @@ final class ServeCommand implements Callable<Integer> {
             throw new UsageException(e.getMessage());
         }
         try (NDManager manager = NDManager.newBaseManager()) {
-            List<String> headLabels = null;
             for (Map.Entry<String, Path> e : named.entrySet()) {
                 if (!Files.isDirectory(e.getValue())) {
                     throw new UsageException("--adapter " + e.getKey() + "=" + e.getValue() + ": adapter folder not found");
                 }
-                List<String> l = AdapterLabels.read(e.getValue());
-                if (headLabels != null && l != null && l.size() != headLabels.size()) {
-                    throw new UsageException("--adapter " + e.getKey() + ": a " + l.size() + "-way head; the others have "
-                            + headLabels.size() + " (one base serves heads of one size)");
-                }
-                headLabels = headLabels == null ? l : headLabels;
+            }
+            List<String> headLabels;
+            try {
+                headLabels = AdapterLabels.sharedHead(named);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--adapter " + e.getMessage());
             }
             AdapterServer server;
             if (SamModels.isSam(model)) {

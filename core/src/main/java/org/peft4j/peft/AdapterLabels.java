@@ -51,4 +51,22 @@ public final class AdapterLabels {
         }
         return out;
     }
+
+    /**
+     * The head that adapters sharing one base model need (adapter name → folder): the class names of the
+     * first adapter that has its own, or null when none has. Heads of different sizes cannot share a
+     * base: {@link IllegalArgumentException} naming the adapter.
+     */
+    public static List<String> sharedHead(Map<String, Path> adapters) throws IOException {
+        List<String> head = null;
+        for (Map.Entry<String, Path> e : adapters.entrySet()) {
+            List<String> labels = read(e.getValue());
+            if (head != null && labels != null && labels.size() != head.size()) {
+                throw new IllegalArgumentException(e.getKey() + ": a " + labels.size() + "-way head; the others have "
+                        + head.size() + " (one base serves heads of one size)");
+            }
+            head = head == null ? labels : head;
+        }
+        return head;
+    }
 }

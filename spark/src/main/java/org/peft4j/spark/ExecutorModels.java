@@ -58,24 +58,26 @@ public final class ExecutorModels {
         if (!Files.isRegularFile(dir.resolve("config.json")) || !Files.isRegularFile(dir.resolve(VitCheckpoint.WEIGHTS_FILE))) {
             throw new IllegalArgumentException(model + ": not a model folder (config.json + model.safetensors)");
         }
-        Integer heads = null;
         for (Map.Entry<String, String> e : adapters.entrySet()) {
             Path a = Path.of(e.getValue());
             if (!Files.isRegularFile(a.resolve(PeftModel.CONFIG_FILE)) || !Files.isRegularFile(a.resolve(PeftModel.WEIGHTS_FILE))) {
                 throw new IllegalArgumentException("adapter " + e.getKey() + "=" + e.getValue()
                         + ": not an adapter folder (adapter_config.json + adapter_model.safetensors)");
             }
-            try {
-                List<String> labels = AdapterLabels.read(a);
-                if (labels != null && heads != null && labels.size() != heads) {
-                    throw new IllegalArgumentException("adapter " + e.getKey() + ": a " + labels.size() + "-way head; the others have "
-                            + heads + " (one base serves heads of one size)");
-                }
-                heads = labels == null ? heads : Integer.valueOf(labels.size());
-            } catch (IOException ex) {
-                throw new IllegalArgumentException(ex.getMessage());
-            }
         }
+        try {
+            AdapterLabels.sharedHead(folders(adapters));
+        } catch (IOException e) {
+            throw new IllegalArgumentException(e.getMessage());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("adapter " + e.getMessage());
+        }
+    }
+
+    private static Map<String, Path> folders(Map<String, String> adapters) {
+        Map<String, Path> out = new LinkedHashMap<>();
+        adapters.forEach((name, dir) -> out.put(name, Path.of(dir)));
+        return out;
     }
 
     /** A ViT with adapters, predicting (image, adapter) pairs in mixed batches. */
@@ -90,14 +92,7 @@ public final class ExecutorModels {
         private final Set<String> loaded = new HashSet<>();
 
         Classifier(Path model, Map<String, String> adapters) throws IOException {
-            List<String> head = null;
-            for (String dir : adapters.values()) {
-                List<String> l = AdapterLabels.read(Path.of(dir));
-                if (head == null && l != null) {
-                    head = l;
-                }
-            }
-            vit = VitCheckpoint.load(model, manager, new VitCheckpoint.Options(head, null));
+            vit = VitCheckpoint.load(model, manager, new VitCheckpoint.Options(AdapterLabels.sharedHead(folders(adapters)), null));
             peft = new PeftModel(vit, vit.headPath(), manager);
             transform = FineTuning.transformFor(vit);
             folders = Map.copyOf(adapters);
