@@ -210,30 +210,43 @@ public final class Trainer {
 
     /** Every replica starts from rank 0's trainable values (a sum where the others add zeros). */
     private void startFromRankZero() {
-        List<float[]> values = new ArrayList<>();
-        int total = 0;
-        for (Parameter p : trainable.values()) {
-            float[] v = p.getArray().toFloatArray();
-            values.add(v);
-            total += v.length;
-        }
-        float[] flat = new float[total];
-        if (parallel.rank() == 0) {
-            int at = 0;
-            for (float[] v : values) {
-                System.arraycopy(v, 0, flat, at, v.length);
-                at += v.length;
-            }
+        List<NDArray> values = new ArrayList<>();
+        trainable.values().forEach(p -> values.add(p.getArray()));
+        float[] flat = flatten(values, 0);
+        if (parallel.rank() != 0) {
+            java.util.Arrays.fill(flat, 0f);
         }
         float[] sum = parallel.allSum(flat);
-        int at = 0;
         synchronized (AUTOGRAD) {
-            for (Parameter p : trainable.values()) {
-                int n = (int) p.getArray().size();
-                p.getArray().set(java.util.Arrays.copyOfRange(sum, at, at + n));
-                at += n;
-            }
+            scatter(sum, values);
         }
+    }
+
+    /** The arrays' values one after the other, then {@code extra} free slots. */
+    private static float[] flatten(List<NDArray> arrays, int extra) {
+        long total = extra;
+        for (NDArray a : arrays) {
+            total += a.size();
+        }
+        float[] flat = new float[Math.toIntExact(total)];
+        int at = 0;
+        for (NDArray a : arrays) {
+            float[] v = a.toFloatArray();
+            System.arraycopy(v, 0, flat, at, v.length);
+            at += v.length;
+        }
+        return flat;
+    }
+
+    /** Sets the arrays from {@code flat} (laid out as {@link #flatten} does); returns where they end in it. */
+    private static int scatter(float[] flat, List<NDArray> arrays) {
+        int at = 0;
+        for (NDArray a : arrays) {
+            int n = Math.toIntExact(a.size());
+            a.set(java.util.Arrays.copyOfRange(flat, at, at + n));
+            at += n;
+        }
+        return at;
     }
 
     /** This replica's contiguous share of a global batch's rows. */
@@ -251,29 +264,15 @@ public final class Trainer {
      * {@code local} (one exchange per optimizer step: the gradients and the loss travel together).
      */
     private double sumOverReplicas(double local) {
-        List<NDArray> grads = new ArrayList<>();
-        int total = 1;
-        for (Parameter p : trainable.values()) {
-            NDArray g = p.getArray().getGradient();
-            grads.add(g);
-            total += (int) g.size();
+        try (NDScope scope = new NDScope()) { // frees the gradient handles
+            scope.suppressNotUsedWarning();
+            List<NDArray> grads = new ArrayList<>();
+            trainable.values().forEach(p -> grads.add(p.getArray().getGradient()));
+            float[] flat = flatten(grads, 1);
+            flat[flat.length - 1] = (float) local;
+            float[] sum = parallel.allSum(flat);
+            return sum[scatter(sum, grads)];
         }
-        float[] flat = new float[total];
-        int at = 0;
-        for (NDArray g : grads) {
-            float[] v = g.toFloatArray();
-            System.arraycopy(v, 0, flat, at, v.length);
-            at += v.length;
-        }
-        flat[at] = (float) local;
-        float[] sum = parallel.allSum(flat);
-        at = 0;
-        for (NDArray g : grads) {
-            int n = (int) g.size();
-            g.set(java.util.Arrays.copyOfRange(sum, at, at + n));
-            at += n;
-        }
-        return sum[at];
     }
 
     /** One micro-batch: forward, loss, backward of {@code lossScale × loss}. Returns the batch loss. */
