@@ -132,6 +132,32 @@ public final class PeftModel extends AdapterModel {
     }
 
     /**
+     * Logits of each image under its adapter ({@code adapters.get(i)}, null for the base), one array per
+     * image: the images go through {@code transform} and {@link #forwardRows} as one batch, on a
+     * sub-manager of {@code manager} that is freed afterwards.
+     */
+    public float[][] classify(List<org.peft4j.data.RawImage> images, List<String> adapters, org.peft4j.data.ImageTransform transform,
+                              NDManager manager, boolean mixed) {
+        int n = images.size();
+        int per = transform.floatsPerImage();
+        float[] pixels = new float[n * per];
+        for (int i = 0; i < n; i++) {
+            transform.apply(images.get(i), pixels, i * per);
+        }
+        float[] logits;
+        try (NDManager step = manager.newSubManager()) {
+            NDArray x = step.create(pixels, new ai.djl.ndarray.types.Shape(n, transform.channels(), transform.size(), transform.size()));
+            logits = forwardRows(x, adapters, mixed).toFloatArray();
+        }
+        int k = logits.length / n;
+        float[][] out = new float[n][];
+        for (int i = 0; i < n; i++) {
+            out[i] = java.util.Arrays.copyOfRange(logits, i * k, (i + 1) * k);
+        }
+        return out;
+    }
+
+    /**
      * Logits of a mixed batch, as PEFT's {@code forward(..., adapter_names=...)}: row i runs adapter
      * {@code rowAdapters.get(i)} (null or {@link AdapterRows#BASE}: the base model). One backbone pass
      * for every row, each LoRA-family hook on its own rows, then each adapter's head (its

@@ -1,8 +1,6 @@
 package org.peft4j.serve;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import org.peft4j.data.ImageTransform;
 import org.peft4j.models.sam.SamModel;
 import org.peft4j.models.sam.SamPredictor;
@@ -71,23 +69,15 @@ final class Inference {
     }
 
     private void classify(List<MixedBatcher.Classify> jobs) {
-        int per = transform.floatsPerImage();
-        float[] pixels = new float[jobs.size() * per];
-        for (int i = 0; i < jobs.size(); i++) {
-            transform.apply(jobs.get(i).image(), pixels, i * per);
+        List<org.peft4j.data.RawImage> images = new ArrayList<>();
+        List<String> adapters = new ArrayList<>();
+        for (MixedBatcher.Classify job : jobs) {
+            images.add(job.image());
+            adapters.add(job.adapter());
         }
-        float[] out;
-        try (NDManager step = manager.newSubManager()) {
-            NDArray x = step.create(pixels, new Shape(jobs.size(), transform.channels(), transform.size(), transform.size()));
-            List<String> adapters = new ArrayList<>();
-            jobs.forEach(j -> adapters.add(j.adapter()));
-            out = peft.forwardRows(x, adapters, batching == Batching.MIXED).toFloatArray();
-        } finally {
-            peft.disableAdapters();
-        }
-        int labels = out.length / jobs.size();
+        float[][] logits = peft.classify(images, adapters, transform, manager, batching == Batching.MIXED);
         for (int i = 0; i < jobs.size(); i++) {
-            jobs.get(i).answer().complete(java.util.Arrays.copyOfRange(out, i * labels, (i + 1) * labels));
+            jobs.get(i).answer().complete(logits[i]);
         }
     }
 

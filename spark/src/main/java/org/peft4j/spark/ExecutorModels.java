@@ -1,8 +1,6 @@
 package org.peft4j.spark;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import org.peft4j.data.ImageTransform;
 import org.peft4j.data.RawImage;
 import org.peft4j.models.vit.VitCheckpoint;
@@ -132,22 +130,12 @@ public final class ExecutorModels {
                     ensure(a);
                 }
             }
-            int per = transform.floatsPerImage();
             float[][] out = new float[images.size()][];
             for (int from = 0; from < images.size(); from += batchSize) {
-                int n = Math.min(batchSize, images.size() - from);
-                float[] pixels = new float[n * per];
-                for (int i = 0; i < n; i++) {
-                    transform.apply(images.get(from + i), pixels, i * per);
-                }
-                try (NDManager step = manager.newSubManager()) {
-                    NDArray x = step.create(pixels, new Shape(n, transform.channels(), transform.size(), transform.size()));
-                    float[] logits = peft.forwardRows(x, new ArrayList<>(adapters.subList(from, from + n)), true).toFloatArray();
-                    int k = logits.length / n;
-                    for (int i = 0; i < n; i++) {
-                        out[from + i] = java.util.Arrays.copyOfRange(logits, i * k, (i + 1) * k);
-                    }
-                }
+                int to = Math.min(images.size(), from + batchSize);
+                float[][] chunk = peft.classify(images.subList(from, to), new ArrayList<>(adapters.subList(from, to)), transform,
+                        manager, true);
+                System.arraycopy(chunk, 0, out, from, chunk.length);
             }
             return out;
         }
