@@ -95,10 +95,11 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "32")
     int batchSize;
 
-    @Option(names = "--steps", defaultValue = "5", description = "Timed steps (after one untimed warm-up step).")
+    @Option(names = "--steps", defaultValue = "5", description = "Timed steps, after the warm-up.")
     int steps;
 
-    @Option(names = "--warmup-steps", defaultValue = "1")
+    @Option(names = "--warmup-steps", defaultValue = "2",
+            description = "Fewest untimed warm-up steps (default 2); more run, up to 10, until a step's time is within 10% of the one before.")
     int warmupSteps;
 
     @Option(names = "--naming", defaultValue = "timm",
@@ -119,6 +120,11 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        SuiteCommand.positive("--steps", steps);
+        SuiteCommand.positive("--batch-size", batchSize);
+        if (warmupSteps < 0) {
+            throw new UsageException("--warmup-steps must be 0 or more, got " + warmupSteps);
+        }
         if (text != null) {
             return TextBench.run(text, mode, method, routing, batchSize, seqLen, newTokens, promptTokens, steps, warmupSteps);
         }
@@ -167,18 +173,13 @@ final class BenchCommand implements Callable<Integer> {
             // Freed with the manager at the end of the run.
             AdamW optimizer = train ? new AdamW(trainable, 0.01, manager) : null;
             Random random = new Random(0);
-            float[] pixels = new float[batchSize * config.numChannels() * config.imageSize() * config.imageSize()];
-            for (int i = 0; i < pixels.length; i++) {
-                pixels[i] = (float) random.nextGaussian();
-            }
+            float[] pixels = randomPixels(batchSize, config.numChannels(), config.imageSize(), random);
             int[] y = new int[batchSize];
             for (int i = 0; i < batchSize; i++) {
                 y[i] = random.nextInt(labels);
             }
             Shape shape = new Shape(batchSize, config.numChannels(), config.imageSize(), config.imageSize());
-            double[] times = new double[steps];
-            double[] optimizerTimes = new double[steps];
-            double[] lastOptimizer = new double[1];
+            List<Double> optimizerTimes = new ArrayList<>(); // one per step run, warm-up included
             Runnable step = () -> {
                 try (NDScope scope = new NDScope()) {
                     scope.suppressNotUsedWarning();
@@ -192,23 +193,14 @@ final class BenchCommand implements Callable<Integer> {
                         long o0 = System.nanoTime();
                         optimizer.clipGradNorm(1.0);
                         optimizer.step(1e-3);
-                        lastOptimizer[0] = (System.nanoTime() - o0) / 1e9;
+                        optimizerTimes.add((System.nanoTime() - o0) / 1e9);
                     } else {
                         vit.forward(x, false).sum().getFloat();
                     }
                 }
             };
-            for (int i = 0; i < warmupSteps + steps; i++) {
-                long t0 = System.nanoTime();
-                step.run();
-                if (i >= warmupSteps) {
-                    times[i - warmupSteps] = (System.nanoTime() - t0) / 1e9;
-                    optimizerTimes[i - warmupSteps] = lastOptimizer[0];
-                }
-            }
-            double[] sorted = times.clone();
-            Arrays.sort(sorted);
-            double median = sorted[sorted.length / 2];
+            StepTimes times = StepTimes.run(step, warmupSteps, steps);
+            double median = times.median();
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("preset", preset);
             out.put("mode", mode);
@@ -223,16 +215,15 @@ final class BenchCommand implements Callable<Integer> {
                     : Runtime.getRuntime().availableProcessors());
             out.put("trainable_params", trainable.values().stream().mapToLong(Module::numel).sum());
             out.put("all_params", allParams);
-            out.put("median_s", median);
-            out.put("min_s", sorted[0]);
             out.put("images_per_s", batchSize / median);
             out.put("peak_rss_mb", peakRssMb());
-            out.put("step_times_s", times);
+            out.putAll(times.json());
             if (roofline) {
                 double forward = org.peft4j.models.Flops.vit(config, batchSize);
                 double flops = train ? org.peft4j.models.Flops.trainStep(forward, how.equals("full")) : forward;
-                Arrays.sort(optimizerTimes);
-                out.put("roofline", roofline(flops, median, train ? optimizerTimes[steps / 2] : 0, step, manager));
+                double[] timed = optimizerTimes.subList(optimizerTimes.size() - Math.min(steps, optimizerTimes.size()),
+                        optimizerTimes.size()).stream().mapToDouble(Double::doubleValue).sorted().toArray();
+                out.put("roofline", roofline(flops, median, timed.length > 0 ? timed[timed.length / 2] : 0, step, manager));
             }
             System.out.println(Json.MAPPER.writeValueAsString(out));
         }
@@ -353,10 +344,7 @@ final class BenchCommand implements Callable<Integer> {
                 heads.addHead("task" + i, weight, new float[labels], VitConfig.defaultLabels(labels), manager);
             }
             VitConfig c = vit.config();
-            float[] pixels = new float[batchSize * c.numChannels() * c.imageSize() * c.imageSize()];
-            for (int i = 0; i < pixels.length; i++) {
-                pixels[i] = (float) random.nextGaussian();
-            }
+            float[] pixels = randomPixels(batchSize, c.numChannels(), c.imageSize(), random);
             Shape shape = new Shape(batchSize, c.numChannels(), c.imageSize(), c.imageSize());
             double[] single = new double[steps];
             double[] multi = new double[steps];
@@ -402,11 +390,7 @@ final class BenchCommand implements Callable<Integer> {
             SamModel sam = SamModels.load(samModel, null, manager, true);
             int size = sam.config().encoder().imgSize();
             Random random = new Random(0);
-            float[] pixels = new float[batchSize * 3 * size * size];
-            for (int i = 0; i < pixels.length; i++) {
-                pixels[i] = (float) random.nextGaussian();
-            }
-            double[] times = new double[steps];
+            float[] pixels = randomPixels(batchSize, 3, size, random);
             Runnable step = () -> {
                 try (NDScope scope = new NDScope()) {
                     scope.suppressNotUsedWarning();
@@ -414,15 +398,7 @@ final class BenchCommand implements Callable<Integer> {
                             ForwardContext.INFERENCE).sum().getFloat();
                 }
             };
-            for (int i = 0; i < warmupSteps + steps; i++) {
-                long t0 = System.nanoTime();
-                step.run();
-                if (i >= warmupSteps) {
-                    times[i - warmupSteps] = (System.nanoTime() - t0) / 1e9;
-                }
-            }
-            double[] sorted = times.clone();
-            Arrays.sort(sorted);
+            StepTimes times = StepTimes.run(step, warmupSteps, steps);
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("model", samModel);
             out.put("mode", "infer");
@@ -430,17 +406,31 @@ final class BenchCommand implements Callable<Integer> {
             out.put("image_size", size);
             out.put("batch_size", batchSize);
             out.put("steps", steps);
-            out.put("median_s", sorted[sorted.length / 2]);
-            out.put("min_s", sorted[0]);
+            out.put("images_per_s", batchSize / times.median());
             out.put("peak_rss_mb", peakRssMb());
-            out.put("step_times_s", times);
+            out.putAll(times.json());
             if (roofline) {
                 double flops = org.peft4j.models.Flops.samEncoder(sam.config().encoder(), batchSize);
-                out.put("roofline", roofline(flops, sorted[sorted.length / 2], 0, step, manager));
+                out.put("roofline", roofline(flops, times.median(), 0, step, manager));
             }
             System.out.println(Json.MAPPER.writeValueAsString(out));
         }
         return 0;
+    }
+
+    /** A batch of Gaussian pixels; a batch larger than one Java array holds is refused before anything is allocated. */
+    static float[] randomPixels(int batchSize, int channels, int size, Random random) {
+        long n = (long) batchSize * channels * size * size;
+        if (n > Integer.MAX_VALUE - 8) {
+            throw new UsageException("--batch-size " + batchSize + ": " + n + " pixel values (" + channels + "×" + size + "×"
+                    + size + " per image) exceed one batch's limit of " + (Integer.MAX_VALUE - 8) + "; at most "
+                    + (Integer.MAX_VALUE - 8) / ((long) channels * size * size) + " images");
+        }
+        float[] pixels = new float[(int) n];
+        for (int i = 0; i < pixels.length; i++) {
+            pixels[i] = (float) random.nextGaussian();
+        }
+        return pixels;
     }
 
     /** Peak resident memory of this process (VmHWM), which includes native tensors and the JVM heap. */

@@ -27,6 +27,10 @@ import java.util.Map;
  */
 public abstract class Module extends AbstractBlock {
 
+    static {
+        NativeMemory.keepFreedMemory(); // every tensor path builds modules first
+    }
+
     private final Map<String, Module> modules = new LinkedHashMap<>();
     private final Map<String, Parameter> params = new LinkedHashMap<>();
     /** Active per-adapter replacements of this module's parameters (modules_to_save). */
@@ -138,19 +142,20 @@ public abstract class Module extends AbstractBlock {
     public abstract NDArray forward(NDArray x, ForwardContext ctx);
 
     /**
-     * {@code compute}'s output, with every other array it made freed at once outside training: a
-     * block's intermediates (attention maps, MLP activations) then go as the block ends, not at the
-     * end of the whole pass. In training autograd needs them; the step's scope frees them.
+     * {@code compute}'s output, with every other array it made freed at once: a block's intermediates
+     * (attention maps, MLP activations) then go as the block ends, not at the end of the whole pass.
+     * Training too: closing a handle drops only Java's reference, and autograd keeps its own on what
+     * backward needs (as in PyTorch, where a tensor goes with its last reference).
      */
     protected static NDArray freeingIntermediates(ForwardContext ctx, java.util.function.Supplier<NDArray> compute) {
-        if (ctx.training()) {
-            return compute.get();
-        }
+        NDArray out;
         try (ai.djl.ndarray.NDScope scope = new ai.djl.ndarray.NDScope()) {
-            NDArray out = compute.get();
+            out = compute.get();
             ai.djl.ndarray.NDScope.unregister(out);
-            return out;
         }
+        // DJL's unregister takes the array out of every scope; an enclosing scope (a step's) must still free it.
+        ai.djl.ndarray.NDScope.register(out);
+        return out;
     }
 
     /** {@link #forward(NDArray, ForwardContext)} in train or eval mode, with no context values. */

@@ -1,6 +1,7 @@
 package org.peft4j.nn;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
 
 /** Tensor operations that DJL offers in a form unsafe for training. */
 public final class Ops {
@@ -10,11 +11,23 @@ public final class Ops {
     /**
      * {@code x · s} on the autograd path. DJL's {@code mul(Number)} wraps {@code s} in a tensor over
      * Java memory and closes it at once; autograd keeps that tensor for the backward pass, which
-     * then reads freed memory (garbage gradients under GC pressure). The scalar made here lives as
-     * long as {@code x}'s step scope.
+     * then reads freed memory (garbage gradients under GC pressure). The scalar made here is
+     * libtorch's own, so autograd's reference keeps it alive whatever happens to the handle.
      */
     public static NDArray scale(NDArray x, float s) {
-        return x.mul(x.getManager().create(s));
+        return x.mul(x.getManager().full(new Shape(), s, x.getDataType()));
+    }
+
+    /**
+     * A copy, in memory libtorch owns, of an array made from Java data ({@code manager.create(...)}
+     * wraps Java memory). Autograd may keep what an op saved past the handle's scope, and blocks
+     * free their intermediates as they end ({@link Module}); Java memory would then be read after it
+     * was freed.
+     */
+    public static NDArray owned(NDArray javaBacked) {
+        try (javaBacked) {
+            return javaBacked.duplicate();
+        }
     }
 
     /**

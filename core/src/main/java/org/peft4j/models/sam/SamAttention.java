@@ -163,7 +163,7 @@ final class SamAttention extends Module {
                 index[i * size + j] = i - j + size - 1;
             }
         }
-        NDArray idx = relPos.getManager().create(index);
+        NDArray idx = Ops.owned(relPos.getManager().create(index));
         return relPos.get(idx).reshape(size, size, relPos.getShape().get(1));
     }
 }

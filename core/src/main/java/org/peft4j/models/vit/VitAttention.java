@@ -71,9 +71,13 @@ public final class VitAttention extends Module {
             k = NDArrays.concat(new NDList(heads(prefixes.get(0), b, l, hd), k), 2);
             v = NDArrays.concat(new NDList(heads(prefixes.get(1), b, l, hd), v), 2);
         }
-        NDArray attn = Ops.scale(q, scale).matMul(k.transpose(0, 1, 3, 2)).softmax(-1);
-        NDArray context = attn.matMul(v).transpose(0, 2, 1, 3).reshape(b, n, d);
+        NDArray context = weights(q, k, ctx).matMul(v).transpose(0, 2, 1, 3).reshape(b, n, d);
         return output.forward(context, ctx);
+    }
+
+    /** softmax(q kᵀ · scale); outside training the score matrix goes as soon as the weights exist. */
+    private NDArray weights(NDArray q, NDArray k, ForwardContext ctx) {
+        return freeingIntermediates(ctx, () -> Ops.scale(q, scale).matMul(k.transpose(0, 1, 3, 2)).softmax(-1));
     }
 
     /** Keys and values {@code [B, P, d]} of normalised tokens through the base projections (no hooks). */

@@ -46,11 +46,24 @@ public final class VitLayer extends Module implements HookedBlock {
 
     @Override
     public NDArray forward(NDArray x, ForwardContext ctx) {
-        x = hooks.applyTokens(x, ctx);
+        // Outside training each residual branch frees its intermediates (attention maps, the MLP's 4× wide
+        // activations) as soon as its output exists, and the block frees the rest as it ends: PyTorch
+        // frees each tensor when its last reference goes; DJL keeps it until its scope closes.
+        return freeingIntermediates(ctx, () -> {
+            NDArray tokens = hooks.applyTokens(x, ctx);
+            NDArray y = tokens.add(freeingIntermediates(ctx, () -> attentionBranch(tokens, ctx)));
+            return y.add(freeingIntermediates(ctx, () -> mlpBranch(y, ctx)));
+        });
+    }
+
+    private NDArray attentionBranch(NDArray x, ForwardContext ctx) {
         NDArray h = norm1.forward(x, ctx);
         NDArray a = attention.attend(h, hooks.keyValuePrefixes(h, ctx), ctx);
-        x = x.add(BlockHooks.applyBranch(hooks.attentionBranch(), x, a, ctx));
+        return BlockHooks.applyBranch(hooks.attentionBranch(), x, a, ctx);
+    }
+
+    private NDArray mlpBranch(NDArray x, ForwardContext ctx) {
         NDArray m = fc2.forward(Activation.gelu(fc1.forward(norm2.forward(x, ctx), ctx)), ctx);
-        return x.add(BlockHooks.applyBranch(hooks.mlpBranch(), x, m, ctx));
+        return BlockHooks.applyBranch(hooks.mlpBranch(), x, m, ctx);
     }
 }

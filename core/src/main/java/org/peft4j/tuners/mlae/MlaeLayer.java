@@ -89,7 +89,7 @@ public final class MlaeLayer implements LayerHook, MergeableHook, WeightDelta {
             c = c.mul(Ops.scale(mask, 1f / (1f - dropRate)));
         }
         if (keep != null) {
-            c = c.mul(manager.create(keep));
+            c = c.mul(Ops.owned(manager.create(keep)));
         }
         return c;
     }
