@@ -1,5 +1,6 @@
 package org.peft4j.cli;
 
+import org.peft4j.io.AtomicFiles;
 import ai.djl.ndarray.NDManager;
 import org.peft4j.io.Json;
 import org.peft4j.models.vit.VitCheckpoint;
@@ -27,8 +28,11 @@ final class MergeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--out", required = true)
+    @Option(names = "--out", required = true, description = "Output model folder: new or empty, or replaced with --overwrite.")
     Path out;
+
+    @Option(names = "--overwrite", description = "Replace --out if it exists (never the model or adapter read).")
+    boolean overwrite;
 
     @Option(names = "--unsafe", description = "Skip the NaN/Inf check before merging.")
     boolean unsafe;
@@ -40,6 +44,14 @@ final class MergeCommand implements Callable<Integer> {
                 throw new ParameterException(spec.commandLine(), "Missing required option: '--adapter=DIR'");
             }
             refuseVisionLanguage(adapter.adapter);
+            // The merged weights must never land on what they are read from (it was silently overwritten).
+            if (java.nio.file.Files.exists(Path.of(model.model))) {
+                Outputs.requireApart(out, Path.of(model.model), "the --model folder");
+            }
+            Outputs.requireApart(out, adapter.adapter, "the --adapter folder");
+            if (!overwrite && !AtomicFiles.isFreeOutput(out)) {
+                throw new UsageException("--out " + out + " exists and is not empty; pass --overwrite to replace it");
+            }
             Models.Loaded loaded = Models.load(model.model, adapter.adapter, manager);
             VitForImageClassification merged;
             try {
@@ -47,7 +59,8 @@ final class MergeCommand implements Callable<Integer> {
             } catch (IllegalStateException e) { // a method that cannot merge, or NaN/Inf: nothing was written
                 throw new UsageException(adapter.adapter + ": " + e.getMessage());
             }
-            VitCheckpoint.save(merged, out);
+            // Written aside and renamed into place: a failure leaves --out as it was.
+            AtomicFiles.replaceDirectory(out, dir -> VitCheckpoint.save(merged, dir));
             System.out.println(Json.MAPPER.writeValueAsString(java.util.Map.of("out", out.toString())));
         }
         return 0;

@@ -1,5 +1,10 @@
 package org.peft4j.cli;
 
+import org.peft4j.io.AtomicFiles;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 
 /** Checks that keep a command's output away from its inputs (nothing the user had is written over). */
@@ -21,6 +26,38 @@ public final class Outputs {
         Path o = out.toAbsolutePath().normalize();
         if (o.startsWith(in) || in.startsWith(o)) {
             throw new UsageException(option + " " + out + " and " + what + " " + in + " overlap; choose another " + option);
+        }
+    }
+
+    /**
+     * Claims a command's output folder {@code --out}: a file there is refused; with {@code resume} a
+     * folder is kept as it is (its run continues); otherwise it must be new or empty, or {@code overwrite}
+     * empties it. Returns whether the folder holds nothing of the user's any more, so that a failed
+     * run may delete it rather than leave a partial output behind.
+     */
+    public static boolean claimFolder(Path out, boolean overwrite, boolean resume) throws IOException {
+        if (Files.exists(out, LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(out, LinkOption.NOFOLLOW_LINKS)) {
+            throw new UsageException("--out " + out + " is a file, not a folder; give a folder to write the run to");
+        }
+        if (resume) {
+            return false;
+        }
+        if (!AtomicFiles.isFreeOutput(out)) {
+            if (!overwrite) {
+                throw new UsageException("--out " + out + " exists and is not empty; pass --resume to continue its run "
+                        + "or --overwrite to replace it");
+            }
+            AtomicFiles.deleteRecursively(out);
+        }
+        return true;
+    }
+
+    /** Deletes a claimed output folder after a failure, keeping the failure as the error reported. */
+    public static void discard(Path out, Throwable failure) {
+        try {
+            AtomicFiles.deleteRecursively(out);
+        } catch (IOException | RuntimeException e) {
+            failure.addSuppressed(e);
         }
     }
 }

@@ -57,8 +57,7 @@ final class PredictCommand implements Callable<Integer> {
             + "(with --input-ids: required, and the text model's output).")
     Path output;
 
-    @Option(names = "--overwrite", description = "With --input-ids: replace --output if it exists "
-            + "(image predictions always replace it).")
+    @Option(names = "--overwrite", description = "Replace --output if it exists (never a file the command reads).")
     boolean overwrite;
 
     @Option(names = "--batch-size", defaultValue = "32")
@@ -80,6 +79,16 @@ final class PredictCommand implements Callable<Integer> {
         }
         if (!Files.exists(input)) {
             throw new IOException(input + ": not found");
+        }
+        if (output != null) { // before anything runs: the logits must not land on the model, the adapter or an image
+            checkOutput(List.of(input));
+            Outputs.requireApart("--output", output, Path.of(model.model), "the --model folder");
+            if (adapter.adapter != null) {
+                Outputs.requireApart("--output", output, adapter.adapter, "the --adapter folder");
+            }
+            if (Files.isDirectory(input)) {
+                Outputs.requireApart("--output", output, input, "the --input folder");
+            }
         }
         try (NDManager manager = NDManager.newBaseManager()) {
             Models.Loaded loaded = Models.load(model.model, adapter.adapter, manager);

@@ -24,6 +24,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -112,6 +113,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--limit-per-class", description = "Use at most N training images per class (few-shot runs).")
     Integer limitPerClass;
 
+    @Option(names = "--overwrite", description = "Replace --out if it holds anything (without it, --out must be new or empty).")
+    boolean overwrite;
+
     @Option(names = "--resume", description = "Continue from OUT/checkpoint if present.")
     boolean resume;
 
@@ -127,6 +131,25 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        // --out (emptied by --overwrite, deleted after a failure) must never hold what the run reads.
+        for (String input : new String[] {model, textModel == null ? null : textModel.toString(), data}) {
+            Path p = input == null ? null : Path.of(input.contains(":") ? input.substring(input.indexOf(':') + 1) : input);
+            if (p != null && Files.exists(p) && p.toAbsolutePath().normalize().startsWith(out.toAbsolutePath().normalize())) {
+                throw new UsageException("--out " + out + " holds the input " + input + "; choose another --out");
+            }
+        }
+        boolean fresh = Outputs.claimFolder(out, overwrite, resume);
+        try {
+            return train();
+        } catch (Exception | Error e) { // a failed new run leaves no partial --out behind
+            if (fresh) {
+                Outputs.discard(out, e);
+            }
+            throw e;
+        }
+    }
+
+    private int train() throws Exception {
         if (gradientCheckpointing && !task.equals("classification")) {
             throw new UsageException("--gradient-checkpointing applies to --task classification");
         }

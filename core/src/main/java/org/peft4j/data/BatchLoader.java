@@ -53,7 +53,7 @@ public final class BatchLoader implements Iterable<Batch>, AutoCloseable {
         this.batchSize = batchSize;
         this.prefetch = prefetch;
         int n = ds.size();
-        this.numBatches = dropLast ? n / batchSize : (n + batchSize - 1) / batchSize;
+        this.numBatches = (int) (dropLast ? n / batchSize : ((long) n + batchSize - 1) / batchSize); // long: no overflow
         this.order = new int[n];
         for (int i = 0; i < n; i++) {
             order[i] = i;
@@ -100,7 +100,7 @@ public final class BatchLoader implements Iterable<Batch>, AutoCloseable {
     }
 
     private Batch makeBatch(int b) throws InterruptedException {
-        int start = b * batchSize;
+        int start = (int) ((long) b * batchSize);
         int count = Math.min(batchSize, order.length - start);
         int perImage = transform.floatsPerImage();
         float[] pixels = new float[count * perImage];

@@ -12,6 +12,13 @@ public final class DataSpec {
 
     /** Train, validation (model selection) and test (final report) sets sharing one class list. */
     public record Splits(ImageDataset train, ImageDataset val, ImageDataset test) {
+        public Splits {
+            // One class trains a 1-way head that scores 100% on anything: refused, not reported.
+            if (train.classes().size() < 2) {
+                throw new DataException(train.name() + " has " + train.classes().size() + " class" + (train.classes().size() == 1
+                        ? " (" + train.classes().get(0) + ")" : "es") + "; a classifier needs at least two class folders");
+            }
+        }
     }
 
     private DataSpec() {
@@ -19,8 +26,8 @@ public final class DataSpec {
 
     /**
      * fashion-mnist: train/val = stratified split of the 60k train set, test = t10k.
-     * folder:PATH: PATH/train + PATH/val (+ PATH/test, else test = val) when present, otherwise a stratified
-     * train/val split of PATH with test = val.
+     * folder:PATH: PATH/train + PATH/val (+ PATH/test, else test = val) when present; PATH/train (+ PATH/test,
+     * else test = val) with val carved out of train; otherwise a stratified train/val split of PATH with test = val.
      * suite:NAME: the benchmark task's fixed VTAB-size splits (800/200/2000); valFraction and seed do not apply.
      */
     public static Splits resolve(String spec, double valFraction, long seed) {
@@ -58,9 +65,21 @@ public final class DataSpec {
             ImageDataset test = Files.isDirectory(testDir) ? sameClasses(train, ImageFolder.load(testDir)) : val;
             return new Splits(train, val, test);
         }
+        Path testDir = root.resolve("test");
+        boolean split = Files.isDirectory(trainDir);
         if (!(valFraction > 0)) {
-            throw new IllegalArgumentException("folder:" + root + " has no train/ and val/ sub-folders, so it is split "
-                    + "into train and val, which needs a validation fraction > 0 (got " + valFraction + ")");
+            throw new IllegalArgumentException("folder:" + root + " has no train/ and val/ sub-folders, so "
+                    + (split ? "train/" : "it") + " is split into train and val, which needs a validation fraction > 0 (got "
+                    + valFraction + ")");
+        }
+        if (split) { // the commonest layout, train/ + test/: the validation split is carved out of train/
+            ImageDataset[] trainVal = ImageDatasets.splitTrainVal(ImageFolder.load(trainDir), valFraction, seed);
+            ImageDataset test = Files.isDirectory(testDir) ? sameClasses(trainVal[0], ImageFolder.load(testDir)) : trainVal[1];
+            return new Splits(trainVal[0], trainVal[1], test);
+        }
+        if (Files.isDirectory(testDir) || Files.isDirectory(valDir)) {
+            throw new IllegalArgumentException("folder:" + root + " has " + (Files.isDirectory(testDir) ? "test/" : "val/")
+                    + " but no train/: give train/ (+ val/ and/or test/), or class folders only");
         }
         ImageDataset[] trainVal = ImageDatasets.splitTrainVal(ImageFolder.load(root), valFraction, seed);
         return new Splits(trainVal[0], trainVal[1], trainVal[1]);

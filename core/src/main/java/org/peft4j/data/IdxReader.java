@@ -40,9 +40,10 @@ final class IdxReader {
                     throw new DataException(file + ": negative size " + dims[d] + " for dimension " + d);
                 }
                 total *= dims[d];
-            }
-            if (total > Integer.MAX_VALUE - 8) {
-                throw new DataException(file + ": " + total + " bytes of data is too large for one array");
+                if (total > Integer.MAX_VALUE - 8) { // checked per dimension: three int sizes overflow a long
+                    throw new DataException(file + ": dimensions " + java.util.Arrays.toString(java.util.Arrays.copyOf(dims, d + 1))
+                            + " make more data than one array holds (" + (Integer.MAX_VALUE - 8) + " bytes)");
+                }
             }
             byte[] data = in.readNBytes((int) total);
             if (data.length < total) {

@@ -54,7 +54,20 @@ final class Checkpoint {
 
     /** Restores weights and optimizer; fails, naming the file, if the checkpoint is for other parameters. */
     static State load(Path dir, Map<String, Parameter> params, AdamW optimizer) throws IOException {
-        var json = Json.MAPPER.readTree(dir.resolve(STATE).toFile());
+        Path stateFile = dir.resolve(STATE);
+        com.fasterxml.jackson.databind.JsonNode json;
+        try {
+            json = Json.MAPPER.readTree(stateFile.toFile());
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IOException(stateFile + ": not valid JSON: " + e.getOriginalMessage(), e);
+        }
+        // Checked before anything is restored: a damaged state must not resume at a made-up point.
+        if (json == null || !json.isObject() || !json.path("epochs_done").canConvertToInt()
+                || json.path("epochs_done").asInt() < 0 || !json.path("optimizer_step").canConvertToLong()
+                || json.path("optimizer_step").asLong() < 0) {
+            throw new IOException(stateFile + ": needs non-negative integers epochs_done and optimizer_step, got "
+                    + (json == null ? "nothing" : json.toString()));
+        }
         Map<String, float[]> moments = new LinkedHashMap<>();
         try (SafetensorsReader r = SafetensorsReader.open(dir.resolve(TENSORS))) {
             for (Map.Entry<String, Parameter> e : params.entrySet()) {

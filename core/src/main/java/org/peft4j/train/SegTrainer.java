@@ -95,7 +95,7 @@ public final class SegTrainer {
 
     public Result fit(SegmentationDataset train) throws IOException {
         int n = train.size();
-        int batches = (n + config.batchSize() - 1) / config.batchSize();
+        int batches = (int) (((long) n + config.batchSize() - 1) / config.batchSize()); // long: no overflow
         long totalSteps = (long) batches * config.epochs();
         LearningRateSchedule schedule = new LearningRateSchedule(config.learningRate(),
                 Math.round(config.warmupRatio() * totalSteps), totalSteps, 0.0);

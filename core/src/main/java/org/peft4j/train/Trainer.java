@@ -94,7 +94,7 @@ public final class Trainer {
     }
 
     public Result fit(ImageDataset train, ImageDataset val, ImageTransform transform) throws IOException {
-        int batchesPerEpoch = (train.size() + config.batchSize() - 1) / config.batchSize();
+        long batchesPerEpoch = ((long) train.size() + config.batchSize() - 1) / config.batchSize(); // long: no overflow
         long stepsPerEpoch = (batchesPerEpoch + config.gradientAccumulation() - 1) / config.gradientAccumulation();
         long totalSteps = stepsPerEpoch * config.epochs();
         LearningRateSchedule schedule = new LearningRateSchedule(config.learningRate(),

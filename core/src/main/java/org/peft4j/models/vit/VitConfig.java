@@ -33,6 +33,11 @@ public record VitConfig(
         float[] imageStd,
         VitNaming naming) {
 
+    /** Largest model accepted: 4 billion parameters (16 GB of float32; ViT-g/14 has 1 billion). */
+    public static final long MAX_PARAMETERS = 4_000_000_000L;
+    /** Most patch tokens per image (a 4096² image at patch 16). */
+    public static final long MAX_TOKENS = 65_536;
+
     public VitConfig {
         if (hiddenSize <= 0 || numLayers <= 0 || numHeads <= 0 || intermediateSize <= 0
                 || imageSize <= 0 || patchSize <= 0 || numChannels <= 0) {
@@ -48,6 +53,19 @@ public record VitConfig(
         if (imageSize % patchSize != 0) {
             throw new IllegalArgumentException(
                     "image_size " + imageSize + " is not a multiple of patch_size " + patchSize);
+        }
+        // Bounded before anything is allocated: a typo in config.json must not end in an OutOfMemoryError.
+        long grid = imageSize / patchSize;
+        if (grid * grid > MAX_TOKENS) {
+            throw new IllegalArgumentException("image_size " + imageSize + " with patch_size " + patchSize + " makes "
+                    + grid * grid + " tokens per image; at most " + MAX_TOKENS + " are supported");
+        }
+        double params = (double) numLayers * (4.0 * hiddenSize * hiddenSize + 2.0 * hiddenSize * intermediateSize)
+                + (double) numChannels * patchSize * patchSize * hiddenSize;
+        if (params > MAX_PARAMETERS) {
+            throw new IllegalArgumentException(String.format("num_hidden_layers=%d, hidden_size=%d, intermediate_size=%d "
+                    + "make %.3g parameters (%.3g GB of float32); at most %.0e are supported",
+                    numLayers, hiddenSize, intermediateSize, params, params * 4 / 1e9, (double) MAX_PARAMETERS));
         }
         if (labels.isEmpty()) {
             throw new IllegalArgumentException("a classifier needs at least one label");

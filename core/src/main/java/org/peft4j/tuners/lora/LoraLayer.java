@@ -70,6 +70,13 @@ public final class LoraLayer implements LayerHook, MergeableHook, WeightDelta {
         this.init = init;
         long in = layer.inFeatures();
         long out = layer.outFeatures();
+        // Bounded before A and B are allocated (a mistyped --rank grew to 24 GB). Ranks above the layer's
+        // size are legal (a concatenation merge adds its adapters' ranks) but not without end.
+        long maxRank = 16 * Math.max(in, out);
+        if (rank > maxRank) {
+            throw new IllegalArgumentException("r=" + rank + " is too large for a targeted layer of " + in + " inputs and "
+                    + out + " outputs; at most " + maxRank + " (16 × its larger side)");
+        }
         int slices = enabledSlices == null ? 1 : enabledSlices.size();
         if (out % slices != 0) {
             throw new IllegalArgumentException("enable_lora has " + slices + " slices but the layer has "
