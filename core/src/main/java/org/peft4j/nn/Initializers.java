@@ -37,12 +37,38 @@ public final class Initializers {
         return (NDManager m, Shape shape, DataType type) -> m.ones(shape, type);
     }
 
-    /** Fills {@code target} in place from {@code source} (values copied, autograd flags kept). */
+    /**
+     * Fills {@code target} in place from {@code source} (values copied, autograd flags kept). A full-slice
+     * assignment: DJL's {@code set(buffer)} runs under a deprecated libtorch guard that prints a warning
+     * on the console. A parameter stops requiring gradients for the copy, which libtorch refuses on a
+     * leaf that requires them on threads that record (a server's request threads do).
+     */
     public static void copyInto(NDArray target, NDArray source) {
         if (!target.getShape().equals(source.getShape())) {
             throw new IllegalArgumentException(
                     "shape " + source.getShape() + " does not fit " + target.getShape());
         }
-        target.set(source.toType(target.getDataType(), false).toByteBuffer());
+        if (target.getShape().dimension() == 0) {
+            target.set(source.toType(target.getDataType(), false).toByteBuffer()); // a slice needs a dimension
+            return;
+        }
+        boolean requiresGradient = target.hasGradient();
+        try (NDArray cast = source.toType(target.getDataType(), true)) {
+            if (requiresGradient) {
+                target.setRequiresGradient(false);
+            }
+            target.set(new ai.djl.ndarray.index.NDIndex(":"), cast);
+        } finally {
+            if (requiresGradient) {
+                target.setRequiresGradient(true);
+            }
+        }
+    }
+
+    /** {@link #copyInto(NDArray, NDArray)} from Java values in row-major order. */
+    public static void copyInto(NDArray target, float[] values) {
+        try (NDArray source = target.getManager().create(values, target.getShape())) {
+            copyInto(target, source);
+        }
     }
 }

@@ -151,8 +151,8 @@ public final class AdamW implements AutoCloseable {
             if (m == null || v == null) {
                 throw new IllegalArgumentException("checkpoint has no optimizer state for " + s.name);
             }
-            s.m.set(m);
-            s.v.set(v);
+            org.peft4j.nn.Initializers.copyInto(s.m, m);
+            org.peft4j.nn.Initializers.copyInto(s.v, v);
         }
         step = stepCount;
     }

@@ -77,7 +77,7 @@ final class Checkpoint {
                             + "': the checkpoint was written for other trainable parameters");
                 }
                 NDArray target = e.getValue().getArray();
-                target.set(r.readFloats(key));
+                org.peft4j.nn.Initializers.copyInto(target, r.readFloats(key));
             }
             for (String name : optimizer.state().keySet()) {
                 if (!r.contains(name)) {

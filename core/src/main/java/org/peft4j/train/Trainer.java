@@ -16,6 +16,7 @@ import org.peft4j.eval.ConfusionMatrix;
 import org.peft4j.eval.Metrics;
 import org.peft4j.nn.Module;
 import org.peft4j.nn.ForwardContext;
+import org.peft4j.nn.Initializers;
 import org.peft4j.nn.Ops;
 import org.peft4j.nn.Staged;
 import org.slf4j.Logger;
@@ -243,7 +244,7 @@ public final class Trainer {
         int at = 0;
         for (NDArray a : arrays) {
             int n = Math.toIntExact(a.size());
-            a.set(java.util.Arrays.copyOfRange(flat, at, at + n));
+            Initializers.copyInto(a, java.util.Arrays.copyOfRange(flat, at, at + n));
             at += n;
         }
         return at;
@@ -426,7 +427,7 @@ public final class Trainer {
     }
 
     private void restore(Map<String, float[]> values) {
-        trainable.forEach((k, p) -> p.getArray().set(values.get(k)));
+        trainable.forEach((k, p) -> Initializers.copyInto(p.getArray(), values.get(k)));
     }
 
     private ProgressBar progressBar(String task, int max) {

@@ -353,7 +353,7 @@ public class AdapterModel {
         }
         unmerge();
         a.injection.initialize(manager);
-        values.forEach((key, v) -> targets.get(key).getArray().set(v));
+        values.forEach((key, v) -> org.peft4j.nn.Initializers.copyInto(targets.get(key).getArray(), v));
         attach(name, a);
     }
 

@@ -131,7 +131,7 @@ public final class SamCheckpoint {
             }
             model.initialize(manager);
             for (Map.Entry<String, String> e : keys.entrySet()) {
-                params.get(e.getKey()).getArray().set(reader.readFloats(e.getValue()));
+                org.peft4j.nn.Initializers.copyInto(params.get(e.getKey()).getArray(), reader.readFloats(e.getValue()));
             }
         }
         return model;

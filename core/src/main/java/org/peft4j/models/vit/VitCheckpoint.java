@@ -98,7 +98,7 @@ public final class VitCheckpoint {
                 if (name.equals(naming.posEmbed) && checkpointGrid != config.gridSize()) {
                     float[] resized = PositionEmbeddings.resize(
                             reader.readFloats(key), config.hiddenSize(), checkpointGrid, config.gridSize());
-                    target.set(resized);
+                    org.peft4j.nn.Initializers.copyInto(target, resized);
                     LOG.info("resized position embeddings from a {}x{} to a {}x{} patch grid",
                             checkpointGrid, checkpointGrid, config.gridSize(), config.gridSize());
                     continue;

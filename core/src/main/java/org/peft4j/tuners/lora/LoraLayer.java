@@ -124,7 +124,7 @@ public final class LoraLayer implements LayerHook, MergeableHook, WeightDelta {
             magnitude.initialize(manager, DataType.FLOAT32);
             try (NDScope scope = new NDScope()) {
                 scope.suppressNotUsedWarning();
-                magnitude.getArray().set(rowNorms().toFloatArray());
+                Initializers.copyInto(magnitude.getArray(), rowNorms().toFloatArray());
             }
         }
     }
@@ -259,8 +259,8 @@ public final class LoraLayer implements LayerHook, MergeableHook, WeightDelta {
                 b[i * rank + k] = (float) (svd.u()[i * rank + k] * root);
             }
         }
-        loraA.getArray().set(a);
-        loraB.getArray().set(b);
+        Initializers.copyInto(loraA.getArray(), a);
+        Initializers.copyInto(loraB.getArray(), b);
         initialA = manager.create(a, loraA.getShape());
         initialB = manager.create(b, loraB.getShape());
         NDScope.unregister(initialA, initialB); // live as long as the adapter
