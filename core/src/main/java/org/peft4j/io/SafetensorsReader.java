@@ -110,6 +110,18 @@ public final class SafetensorsReader implements AutoCloseable {
         return map(info.begin(), info.byteSize());
     }
 
+    /**
+     * Refuses a tensor that cannot be a weight: integer or boolean bytes would otherwise load as
+     * numbers without a word (float32 bytes mislabelled I32 are plausible-looking garbage).
+     */
+    public void requireFloatingPoint(String name) throws SafetensorsException {
+        TensorInfo info = info(name);
+        if (!info.dtype().isFloatingPoint()) {
+            throw new SafetensorsException(path, "tensor '" + name + "' is " + info.dtype().safetensorsName()
+                    + "; a weight must be F32, F16, BF16 or F64");
+        }
+    }
+
     /** Elements as floats: F16/BF16 widened exactly, F64 rounded, integers and booleans converted. */
     public float[] readFloats(String name) throws IOException {
         TensorInfo info = info(name);

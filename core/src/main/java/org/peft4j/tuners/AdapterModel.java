@@ -380,6 +380,7 @@ public class AdapterModel {
                 throw new AdapterMismatchException(weightsFile + ": '" + key + "' has shape " + new Shape(shape)
                         + " but the model and " + CONFIG_FILE + " need " + want);
             }
+            reader.requireFloatingPoint(key);
             values.put(e.getKey(), reader.readFloats(key));
         }
         if (!missing.isEmpty() || !unexpected.isEmpty()) {

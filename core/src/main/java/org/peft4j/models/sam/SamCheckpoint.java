@@ -131,6 +131,7 @@ public final class SamCheckpoint {
             }
             model.initialize(manager);
             for (Map.Entry<String, String> e : keys.entrySet()) {
+                reader.requireFloatingPoint(e.getValue());
                 org.peft4j.nn.Initializers.copyInto(params.get(e.getKey()).getArray(), reader.readFloats(e.getValue()));
             }
         }

@@ -70,6 +70,7 @@ public final class TextCheckpoint {
                     throw new IOException(file + ": tensor '" + key + "' has shape " + new Shape(shape) + " but config.json implies "
                             + new Shape(stored) + (conv1d ? " (Conv1D layout [in, out])" : ""));
                 }
+                reader.requireFloatingPoint(key);
                 try (NDManager scratch = manager.newSubManager()) {
                     NDArray value = reader.readNDArray(key, scratch);
                     Initializers.copyInto(target, conv1d ? value.transpose() : value);

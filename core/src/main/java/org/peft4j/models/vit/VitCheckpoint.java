@@ -94,6 +94,7 @@ public final class VitCheckpoint {
                     continue;
                 }
                 used.add(name);
+                reader.requireFloatingPoint(key);
                 NDArray target = e.getValue().getArray();
                 if (name.equals(naming.posEmbed) && checkpointGrid != config.gridSize()) {
                     float[] resized = PositionEmbeddings.resize(
