@@ -77,8 +77,8 @@ final class MergeCommand implements Callable<Integer> {
         }
         com.fasterxml.jackson.databind.JsonNode o;
         try {
-            o = Json.MAPPER.readTree(config.toFile());
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            o = Json.readFile(config);
+        } catch (java.io.IOException e) {
             return; // the loader reports it
         }
         if (o != null && org.peft4j.tuners.routing.RoutingConfig.describes(o)) {

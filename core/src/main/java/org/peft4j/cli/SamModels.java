@@ -50,7 +50,7 @@ final class SamModels {
             return false;
         }
         try {
-            com.fasterxml.jackson.databind.JsonNode json = org.peft4j.io.Json.MAPPER.readTree(config.toFile());
+            com.fasterxml.jackson.databind.JsonNode json = org.peft4j.io.Json.readFile(config);
             return json.has("image_encoder") || json.has("vision_config") && json.has("mask_decoder_config");
         } catch (IOException e) {
             return false; // the ViT loader names what is wrong with it

@@ -15,8 +15,9 @@ import java.util.Map;
  * @param seconds each timed step
  * @param pageFaults minor page faults during each timed step (-1 where /proc is not there)
  * @param warmupSteps how many untimed steps ran first
+ * @param rssCurve resident memory (MB) after timed steps spread over the run: {step, MB} pairs (a soak's curve)
  */
-record StepTimes(double[] seconds, long[] pageFaults, int warmupSteps) {
+record StepTimes(double[] seconds, long[] pageFaults, int warmupSteps, long[][] rssCurve) {
 
     /** Warm-up stops once a step is within this fraction of the one before it. */
     private static final double STEADY = 0.10;
@@ -43,6 +44,8 @@ record StepTimes(double[] seconds, long[] pageFaults, int warmupSteps) {
         }
         double[] seconds = new double[steps];
         long[] faults = new long[steps];
+        int every = Math.max(1, steps / 20);
+        java.util.List<long[]> curve = new java.util.ArrayList<>();
         for (int i = 0; i < steps; i++) {
             long f0 = minorFaults();
             long t0 = System.nanoTime();
@@ -50,8 +53,11 @@ record StepTimes(double[] seconds, long[] pageFaults, int warmupSteps) {
             seconds[i] = (System.nanoTime() - t0) / 1e9;
             long f1 = minorFaults();
             faults[i] = f0 < 0 || f1 < 0 ? -1 : f1 - f0;
+            if ((i + 1) % every == 0 || i == steps - 1) {
+                curve.add(new long[] {i + 1, residentMb()});
+            }
         }
-        return new StepTimes(seconds, faults, warmup);
+        return new StepTimes(seconds, faults, warmup, curve.toArray(long[][]::new));
     }
 
     double median() {
@@ -77,6 +83,7 @@ record StepTimes(double[] seconds, long[] pageFaults, int warmupSteps) {
         long[] f = pageFaults.clone();
         Arrays.sort(f);
         out.put("page_faults_per_step", f[f.length / 2]);
+        out.put("rss_mb_by_step", rssCurve);
         out.put("step_times_s", seconds);
         return out;
     }
@@ -85,6 +92,20 @@ record StepTimes(double[] seconds, long[] pageFaults, int warmupSteps) {
         double[] s = seconds.clone();
         Arrays.sort(s);
         return s;
+    }
+
+    /** This process's resident memory now (VmRSS, MB), or -1. */
+    private static long residentMb() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux
+        }
+        return -1;
     }
 
     /** This process's minor page faults so far (field 10 of /proc/self/stat), or -1. */

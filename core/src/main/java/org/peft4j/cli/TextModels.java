@@ -40,7 +40,7 @@ final class TextModels {
             return false;
         }
         try {
-            JsonNode root = Json.MAPPER.readTree(config.toFile());
+            JsonNode root = Json.readFile(config);
             return root != null && TYPES.contains(root.path("model_type").asText(""));
         } catch (IOException e) {
             return false;

@@ -127,7 +127,7 @@ final class VisionLanguageCommands {
             throw new UsageException("--adapter " + adapter + " is not a vision-language adapter (no " + VL_RECORD
                     + "; train one with train --task caption)");
         }
-        com.fasterxml.jackson.databind.JsonNode record = org.peft4j.io.Json.MAPPER.readTree(recordFile.toFile());
+        com.fasterxml.jackson.databind.JsonNode record = org.peft4j.io.Json.readFile(recordFile);
         if (!"caption".equals(record.path("task").asText())) {
             throw new UsageException("--adapter " + adapter + " was trained for " + record.path("task").asText()
                     + "; --image generation needs a captioning adapter");

@@ -201,4 +201,20 @@ public final class Json {
         }
         return Integer.compare(a.length() - i, b.length() - j);
     }
+
+    /**
+     * A JSON file's tree; any failure to read or parse it (bad syntax, bad encoding, a missing file)
+     * is an IOException that names the file, so loaders report it as it is.
+     */
+    public static com.fasterxml.jackson.databind.JsonNode readFile(java.nio.file.Path file) throws java.io.IOException {
+        try {
+            return MAPPER.readTree(file.toFile());
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new java.io.IOException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
+        } catch (java.io.FileNotFoundException | java.nio.file.NoSuchFileException e) {
+            throw new java.io.IOException(file + ": not found", e);
+        } catch (java.io.IOException e) { // e.g. CharConversionException: not UTF-8/16/32 text
+            throw new java.io.IOException(file + ": not valid JSON: " + e.getMessage(), e);
+        }
+    }
 }

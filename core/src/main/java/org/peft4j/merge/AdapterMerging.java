@@ -86,7 +86,7 @@ public final class AdapterMerging {
             if (!Files.isRegularFile(config)) {
                 throw new IllegalArgumentException("adapter '" + s.task() + "': " + config + " not found");
             }
-            JsonNode json = Json.MAPPER.readTree(config.toFile());
+            JsonNode json = Json.readFile(config);
             String bias = json.path("bias").asText("none");
             if (!bias.equals("none")) {
                 throw new IllegalArgumentException("adapter '" + s.task() + "' trains base biases (bias=\"" + bias

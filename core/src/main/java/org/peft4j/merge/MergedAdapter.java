@@ -121,7 +121,7 @@ public final class MergedAdapter {
      */
     public static void readAdapterHead(Path adapterDir, Map<String, float[]> tensors, Map<String, long[]> shapes)
             throws IOException {
-        JsonNode config = Json.MAPPER.readTree(adapterDir.resolve(AdapterModel.CONFIG_FILE).toFile());
+        JsonNode config = Json.readFile(adapterDir.resolve(AdapterModel.CONFIG_FILE));
         List<String> toSave = ConfigJson.stringsOrNull(config, "modules_to_save");
         if (toSave == null || toSave.isEmpty()) {
             return;
@@ -163,7 +163,7 @@ public final class MergedAdapter {
         if (!Files.isRegularFile(file)) {
             throw new IOException(file + ": not found (is " + dir + " a folder written by merge-adapters?)");
         }
-        JsonNode info = Json.MAPPER.readTree(file.toFile());
+        JsonNode info = Json.readFile(file);
         if (!FORMAT.equals(info.path("format").asText())) {
             throw new IOException(file + ": format '" + info.path("format").asText() + "', expected " + FORMAT);
         }

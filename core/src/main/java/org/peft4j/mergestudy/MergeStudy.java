@@ -277,7 +277,7 @@ public final class MergeStudy {
         List<String> names = plan.tasks().stream().map(SuiteTask::name).toList();
         Path file = similarityFile();
         if (Files.isRegularFile(file)) {
-            Similarity.Matrices m = Similarity.Matrices.fromJson(Json.MAPPER.readTree(file.toFile()));
+            Similarity.Matrices m = Similarity.Matrices.fromJson(Json.readFile(file));
             if (m.tasks().equals(names)) {
                 reused++;
                 return m;
@@ -347,7 +347,7 @@ public final class MergeStudy {
     }
 
     private static List<MergeScore> readScores(Path file, List<String> combo, String label) throws IOException {
-        JsonNode n = Json.MAPPER.readTree(file.toFile());
+        JsonNode n = Json.readFile(file);
         List<MergeScore> out = new ArrayList<>();
         for (String t : combo) {
             JsonNode a = n.path("accuracy").get(t);

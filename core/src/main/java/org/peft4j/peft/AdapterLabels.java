@@ -37,7 +37,7 @@ public final class AdapterLabels {
         if (!Files.isRegularFile(file)) {
             return null;
         }
-        JsonNode id2label = Json.MAPPER.readTree(file.toFile()).path("id2label");
+        JsonNode id2label = Json.readFile(file).path("id2label");
         if (!id2label.isObject() || id2label.size() == 0) {
             throw new IOException(file + ": expected {\"id2label\": {\"0\": name, ...}}");
         }

@@ -52,7 +52,7 @@ public record RunRecord(String task, String method, boolean tuning, double learn
 
     public static RunRecord read(Path file) throws IOException {
         try {
-            return fromJson(Json.MAPPER.readTree(file.toFile()));
+            return fromJson(Json.readFile(file));
         } catch (RuntimeException e) {
             throw new IOException(file + ": not a suite run record (" + e.getMessage() + ")", e);
         }

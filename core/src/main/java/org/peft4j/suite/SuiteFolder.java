@@ -33,7 +33,7 @@ public final class SuiteFolder {
         Files.createDirectories(outDir);
         Path file = outDir.resolve(SETTINGS);
         if (Files.isRegularFile(file)) {
-            JsonNode old = Json.MAPPER.readTree(file.toFile());
+            JsonNode old = Json.readFile(file);
             JsonNode now = Json.MAPPER.valueToTree(settings);
             if (!old.equals(now)) {
                 throw new SettingsMismatch(outDir + " holds a suite run with other settings (" + file + "): " + old

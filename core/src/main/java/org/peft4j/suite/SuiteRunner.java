@@ -178,7 +178,7 @@ public final class SuiteRunner {
             throw new MismatchException(outDir + " exists and is not a folder");
         }
         if (Files.isRegularFile(file)) {
-            List<String> differences = differences(Json.MAPPER.readTree(file.toFile()), Json.MAPPER.readTree(text));
+            List<String> differences = differences(Json.readFile(file), Json.MAPPER.readTree(text));
             if (!differences.isEmpty()) {
                 throw new MismatchException(outDir + " holds results made with other settings (" + String.join("; ",
                         differences) + "); use another --out, or delete it to start again");

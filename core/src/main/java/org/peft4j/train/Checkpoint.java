@@ -55,12 +55,7 @@ final class Checkpoint {
     /** Restores weights and optimizer; fails, naming the file, if the checkpoint is for other parameters. */
     static State load(Path dir, Map<String, Parameter> params, AdamW optimizer) throws IOException {
         Path stateFile = dir.resolve(STATE);
-        com.fasterxml.jackson.databind.JsonNode json;
-        try {
-            json = Json.MAPPER.readTree(stateFile.toFile());
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IOException(stateFile + ": not valid JSON: " + e.getOriginalMessage(), e);
-        }
+        com.fasterxml.jackson.databind.JsonNode json = Json.readFile(stateFile);
         // Checked before anything is restored: a damaged state must not resume at a made-up point.
         if (json == null || !json.isObject() || !json.path("epochs_done").canConvertToInt()
                 || json.path("epochs_done").asInt() < 0 || !json.path("optimizer_step").canConvertToLong()

@@ -332,7 +332,7 @@ public class AdapterModel {
         Adapter a;
         List<String> skipped = List.of();
         try {
-            JsonNode json = Json.MAPPER.readTree(configFile.toFile());
+            JsonNode json = Json.readFile(configFile);
             if (withoutModulesToSave && json instanceof com.fasterxml.jackson.databind.node.ObjectNode o) {
                 List<String> toSave = ConfigJson.stringsOrNull(o, "modules_to_save");
                 skipped = toSave == null ? List.of() : toSave;

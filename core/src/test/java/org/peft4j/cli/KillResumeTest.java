@@ -31,7 +31,7 @@ class KillResumeTest {
         Path whole = tmp.resolve("whole");
         long t0 = System.nanoTime();
         Process p = start(train(data, whole), tmp.resolve("whole.log"));
-        assertEquals(0, p.waitFor(), () -> log(tmp.resolve("whole.log")));
+        assertEquals(0, p.waitFor(), () -> ChildJvm.read(tmp.resolve("whole.log")));
         long runMillis = (System.nanoTime() - t0) / 1_000_000;
 
         Path killed = tmp.resolve("killed");
@@ -54,7 +54,7 @@ class KillResumeTest {
         List<String> args = train(data, killed);
         args.add("--resume");
         Process last = start(args, tmp.resolve("killed.log"));
-        assertEquals(0, last.waitFor(), () -> log(tmp.resolve("killed.log")));
+        assertEquals(0, last.waitFor(), () -> ChildJvm.read(tmp.resolve("killed.log")));
         assertTrue(kills >= 2, "only " + kills + " kills landed before the run ended");
         assertEverythingWhole(killed);
         assertArrayEquals(Files.readAllBytes(whole.resolve("adapter_model.safetensors")),
@@ -69,23 +69,10 @@ class KillResumeTest {
 
     /** The CLI in a child JVM (the same class path, offline, one thread: deterministic sums). */
     private static Process start(List<String> cliArgs, Path log) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx1g", "-Dai.djl.offline=true", "-Dai.djl.pytorch.num_threads=1", "-Dai.djl.pytorch.num_interop_threads=1",
-                "-cp", System.getProperty("java.class.path"), Main.class.getName()));
-        cmd.addAll(cliArgs);
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-        pb.environment().put("DJL_OFFLINE", "true");
-        pb.environment().put("OPT_OUT_TRACKING", "true");
-        return pb.start();
-    }
-
-    private static String log(Path file) {
-        try {
-            return Files.readString(file);
-        } catch (IOException e) {
-            return e.toString();
-        }
+        List<String> mainAndArgs = new ArrayList<>(List.of(Main.class.getName()));
+        mainAndArgs.addAll(cliArgs);
+        return ChildJvm.start(List.of("-Xmx1g", "-Dai.djl.offline=true", "-Dai.djl.pytorch.num_threads=1",
+                "-Dai.djl.pytorch.num_interop_threads=1"), mainAndArgs, log, true);
     }
 
     /** Every JSON file parses, every JSONL line parses, every safetensors file reads to its last tensor. */

@@ -41,7 +41,7 @@ class NoNetworkTest {
             Process p = child(tmp.resolve("probe.log"), Probe.class.getName(), address.getHostAddress(),
                     String.valueOf(listening.getLocalPort()));
             assertTrue(p.waitFor(1, TimeUnit.MINUTES));
-            assertTrue(p.exitValue() != 0, "a connection got through: " + read(tmp.resolve("probe.log")));
+            assertTrue(p.exitValue() != 0, "a connection got through: " + ChildJvm.read(tmp.resolve("probe.log")));
         }
     }
 
@@ -67,26 +67,12 @@ class NoNetworkTest {
         args.addAll(List.of(cliArgs));
         Process p = child(log, args.toArray(String[]::new));
         assertTrue(p.waitFor(5, TimeUnit.MINUTES), cliArgs[0] + " did not finish");
-        assertEquals(0, p.exitValue(), () -> cliArgs[0] + " failed:\n" + read(log));
+        assertEquals(0, p.exitValue(), () -> cliArgs[0] + " failed:\n" + ChildJvm.read(log));
     }
 
-    /** A JVM on the test class path whose sockets all go through a SOCKS proxy on a closed port (9); Java exempts loopback. */
+    /** A JVM whose sockets all go through a SOCKS proxy on a closed port (9); Java exempts loopback. */
     private static Process child(Path log, String... mainAndArgs) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx1g", "-DsocksProxyHost=127.0.0.1", "-DsocksProxyPort=9", "-Dai.djl.pytorch.num_threads=1",
-                "-cp", System.getProperty("java.class.path")));
-        cmd.addAll(List.of(mainAndArgs));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
-        pb.environment().remove("DJL_OFFLINE");
-        pb.environment().remove("OPT_OUT_TRACKING");
-        return pb.start();
-    }
-
-    private static String read(Path file) {
-        try {
-            return Files.readString(file);
-        } catch (IOException e) {
-            return e.toString();
-        }
+        return ChildJvm.start(List.of("-Xmx1g", "-DsocksProxyHost=127.0.0.1", "-DsocksProxyPort=9",
+                "-Dai.djl.pytorch.num_threads=1"), List.of(mainAndArgs), log, false);
     }
 }

@@ -22,61 +22,61 @@ import java.nio.file.Path;
  */
 class LoaderFuzzTest {
 
-    private static Path scratch(String name, byte[] bytes) throws IOException {
-        Path dir = Files.createTempDirectory("peft4j-fuzz-");
-        Path file = dir.resolve(name);
-        Files.write(file, bytes);
-        return file;
+    /** A loader of one file. */
+    private interface Loader {
+        void load(Path file) throws Exception;
     }
 
-    private static void cleanUp(Path file) throws IOException {
-        org.peft4j.io.AtomicFiles.deleteRecursively(file.getParent());
+    /**
+     * Writes {@code bytes} to a scratch file named {@code fileName} and loads it: it may succeed or throw
+     * {@code documented}, whose message must name the file; anything else fails the fuzz test.
+     */
+    private static void loadFile(String fileName, byte[] bytes, Class<? extends Exception> documented, Loader loader)
+            throws Exception {
+        Path dir = Files.createTempDirectory("peft4j-fuzz-");
+        Path file = dir.resolve(fileName);
+        try {
+            Files.write(file, bytes);
+            loader.load(file);
+        } catch (Exception e) {
+            if (!documented.isInstance(e)) {
+                throw e;
+            }
+            if (e.getMessage() == null || !e.getMessage().contains(fileName)) {
+                throw new AssertionError("error without the file's name: " + e.getMessage(), e);
+            }
+        } finally {
+            org.peft4j.io.AtomicFiles.deleteRecursively(dir);
+        }
     }
 
     /** Header length, JSON, offsets overlapping or past the end, dtype against byte count, shape overflow. */
     @FuzzTest(maxDuration = "15m", maxExecutions = 1_000_000)
-    void safetensors(byte[] bytes) throws IOException {
-        Path file = scratch("model.safetensors", bytes);
-        try (SafetensorsReader r = SafetensorsReader.open(file)) {
-            for (String name : r.names()) {
-                r.rawBytes(name);
-                switch (r.info(name).dtype()) {
-                    case F32, F16, BF16 -> r.readFloats(name);
-                    case I64 -> r.readLongs(name);
-                    default -> { }
+    void safetensors(byte[] bytes) throws Exception {
+        loadFile("model.safetensors", bytes, org.peft4j.io.SafetensorsException.class, file -> {
+            try (SafetensorsReader r = SafetensorsReader.open(file)) {
+                for (String name : r.names()) {
+                    r.rawBytes(name);
+                    switch (r.info(name).dtype()) {
+                        case F32, F16, BF16 -> r.readFloats(name);
+                        case I64 -> r.readLongs(name);
+                        default -> { }
+                    }
                 }
             }
-        } catch (org.peft4j.io.SafetensorsException e) {
-            requireNamed(e, file);
-        } finally {
-            cleanUp(file);
-        }
+        });
     }
 
     /** A model folder's config.json (ViT). */
     @FuzzTest(maxDuration = "15m", maxExecutions = 1_000_000)
-    void vitConfig(byte[] bytes) throws IOException {
-        Path file = scratch("config.json", bytes);
-        try {
-            VitConfig.fromDirectory(file.getParent());
-        } catch (IOException e) {
-            requireNamed(e, file);
-        } finally {
-            cleanUp(file);
-        }
+    void vitConfig(byte[] bytes) throws Exception {
+        loadFile("config.json", bytes, IOException.class, file -> VitConfig.fromDirectory(file.getParent()));
     }
 
     /** A SAM folder's config.json. */
     @FuzzTest(maxDuration = "15m", maxExecutions = 1_000_000)
-    void samConfig(byte[] bytes) throws IOException {
-        Path file = scratch("config.json", bytes);
-        try {
-            SamCheckpoint.config(file.getParent());
-        } catch (IOException e) {
-            requireNamed(e, file);
-        } finally {
-            cleanUp(file);
-        }
+    void samConfig(byte[] bytes) throws Exception {
+        loadFile("config.json", bytes, IOException.class, file -> SamCheckpoint.config(file.getParent()));
     }
 
     /** adapter_config.json, as PeftModel reads it (JSON first, then the tuner's fields). */
@@ -112,20 +112,7 @@ class LoaderFuzzTest {
 
     /** IDX files (Fashion-MNIST's format), plain or gzip. */
     @FuzzTest(maxDuration = "15m", maxExecutions = 1_000_000)
-    void idx(byte[] bytes) throws IOException {
-        Path file = scratch("train-images-idx3-ubyte", bytes);
-        try {
-            org.peft4j.data.FuzzAccess.readIdxImages(file);
-        } catch (DataException e) {
-            requireNamed(e, file);
-        } finally {
-            cleanUp(file);
-        }
-    }
-
-    private static void requireNamed(Exception e, Path file) {
-        if (e.getMessage() == null || !e.getMessage().contains(file.getFileName().toString())) {
-            throw new AssertionError("error without the file's name: " + e.getMessage(), e);
-        }
+    void idx(byte[] bytes) throws Exception {
+        loadFile("train-images-idx3-ubyte", bytes, DataException.class, org.peft4j.data.FuzzAccess::readIdxImages);
     }
 }

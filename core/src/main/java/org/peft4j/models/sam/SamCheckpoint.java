@@ -81,7 +81,7 @@ public final class SamCheckpoint {
             throw new IOException(file + ": not found (a SAM model folder holds config.json + model.safetensors)");
         }
         try {
-            return SamConfig.fromJson(Json.MAPPER.readTree(file.toFile()));
+            return SamConfig.fromJson(Json.readFile(file));
         } catch (IllegalArgumentException e) {
             throw new IOException(file + ": " + e.getMessage(), e);
         }

@@ -115,12 +115,7 @@ public record TextConfig(Type type, int vocabSize, int hiddenSize, int numLayers
         if (!Files.isRegularFile(file)) {
             throw new IOException(file + ": not found (a text model folder needs config.json + model.safetensors)");
         }
-        JsonNode root;
-        try {
-            root = Json.MAPPER.readTree(file.toFile());
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IOException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
-        }
+        JsonNode root = Json.readFile(file); // names the file on any error
         if (root == null || !root.isObject()) {
             throw new IOException(file + ": expected a JSON object");
         }

@@ -56,12 +56,7 @@ public final class TextTokenizer implements AutoCloseable {
 
     /** The largest id in model.vocab and added_tokens. */
     private static int maxId(Path file) throws IOException {
-        JsonNode root;
-        try {
-            root = Json.MAPPER.readTree(file.toFile());
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IOException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
-        }
+        JsonNode root = Json.readFile(file); // names the file on any error
         if (root == null || !root.isObject()) {
             throw new IOException(file + ": expected a JSON object");
         }

@@ -117,13 +117,8 @@ public record VitConfig(
         if (!Files.isRegularFile(file)) {
             throw new IOException(file + ": not found (a model folder needs config.json + model.safetensors)");
         }
-        JsonNode root;
-        try {
-            root = Json.MAPPER.readTree(file.toFile());
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IOException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
-        }
-        if (!root.isObject()) {
+        JsonNode root = Json.readFile(file); // names the file on any error
+        if (root == null || !root.isObject()) {
             throw new IOException(file + ": expected a JSON object");
         }
         VitConfig config;
@@ -137,11 +132,9 @@ public record VitConfig(
             float[] mean;
             float[] std;
             try {
-                JsonNode p = Json.MAPPER.readTree(pre.toFile());
+                JsonNode p = Json.readFile(pre);
                 mean = floats(p, "image_mean", config.numChannels, config.imageMean);
                 std = floats(p, "image_std", config.numChannels, config.imageStd);
-            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                throw new IOException(pre + ": not valid JSON: " + e.getOriginalMessage(), e);
             } catch (IllegalArgumentException e) {
                 throw new IOException(pre + ": " + e.getMessage(), e);
             }
