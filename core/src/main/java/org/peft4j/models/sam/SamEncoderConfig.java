@@ -15,6 +15,23 @@ public record SamEncoderConfig(int imgSize, int patchSize, int inChans, int embe
                                int windowSize, List<Integer> globalAttnIndexes, float layerNormEps) {
 
     public SamEncoderConfig {
+        if (imgSize <= 0 || patchSize <= 0 || inChans <= 0 || embedDim <= 0 || depth <= 0 || numHeads <= 0
+                || outChans <= 0 || windowSize < 0 || !(mlpRatio > 0)) {
+            throw new IllegalArgumentException("encoder sizes must be positive: img_size=" + imgSize + ", patch_size=" + patchSize
+                    + ", in_chans=" + inChans + ", embed_dim=" + embedDim + ", depth=" + depth + ", num_heads=" + numHeads
+                    + ", mlp_ratio=" + mlpRatio + ", out_chans=" + outChans + ", window_size=" + windowSize);
+        }
+        // Bounded before anything is allocated, as for a ViT: a typo must not end in an OutOfMemoryError.
+        long grid = imgSize / patchSize;
+        if (grid * grid > org.peft4j.models.vit.VitConfig.MAX_TOKENS) {
+            throw new IllegalArgumentException("image size " + imgSize + " with patch size " + patchSize + " makes "
+                    + grid * grid + " tokens; at most " + org.peft4j.models.vit.VitConfig.MAX_TOKENS + " are supported");
+        }
+        double params = (double) depth * (4.0 + 2.0 * mlpRatio) * embedDim * embedDim;
+        if (params > org.peft4j.models.vit.VitConfig.MAX_PARAMETERS) {
+            throw new IllegalArgumentException(String.format("depth=%d, embed_dim=%d, mlp_ratio=%s make %.3g parameters; "
+                    + "at most %.0e are supported", depth, embedDim, mlpRatio, params, (double) org.peft4j.models.vit.VitConfig.MAX_PARAMETERS));
+        }
         if (imgSize % patchSize != 0) {
             throw new IllegalArgumentException("image size " + imgSize + " is not a multiple of the patch size " + patchSize);
         }

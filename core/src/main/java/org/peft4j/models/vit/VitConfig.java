@@ -242,6 +242,9 @@ public record VitConfig(
                 if (i < 0 || i >= out.length) {
                     throw new IllegalArgumentException("id2label ids must be 0.." + (out.length - 1) + ", got " + i);
                 }
+                if (out[i] != null) { // "0" and "-0" or "00": one id twice, another missing
+                    throw new IllegalArgumentException("id2label gives id " + i + " twice ('" + e.getKey() + "')");
+                }
                 out[i] = e.getValue().asText();
             }
             return Arrays.asList(out);
