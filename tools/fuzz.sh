@@ -1,6 +1,6 @@
 #!/bin/sh
 # Fuzzing campaign for the loaders of untrusted bytes (core/src/test/java/org/peft4j/fuzz/LoaderFuzzTest.java).
-# Each target runs until 1,000,000 executions or 15 minutes (the @FuzzTest limits), one after the other.
+# Each target runs until 1,000,000 executions or 30 minutes (the @FuzzTest limits), one after the other.
 # A finding is written under core/src/test/resources/org/peft4j/fuzz/LoaderFuzzTestInputs/<target>/ (commit it:
 # every `mvn test` then replays it) and the run fails. The coverage corpus goes to core/.cifuzz-corpus (ignored).
 # Usage: tools/fuzz.sh [target...]   (default: all six)

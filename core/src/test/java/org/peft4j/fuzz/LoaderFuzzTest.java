@@ -51,7 +51,7 @@ class LoaderFuzzTest {
     }
 
     /** Header length, JSON, offsets overlapping or past the end, dtype against byte count, shape overflow. */
-    @FuzzTest(maxDuration = "15m", maxExecutions = 1_000_000)
+    @FuzzTest(maxDuration = "30m", maxExecutions = 1_000_000)
     void safetensors(byte[] bytes) throws Exception {
         loadFile("model.safetensors", bytes, org.peft4j.io.SafetensorsException.class, file -> {
             try (SafetensorsReader r = SafetensorsReader.open(file)) {
@@ -68,19 +68,19 @@ class LoaderFuzzTest {
     }
 
     /** A model folder's config.json (ViT). */
-    @FuzzTest(maxDuration = "15m", maxExecutions = 1_000_000)
+    @FuzzTest(maxDuration = "30m", maxExecutions = 1_000_000)
     void vitConfig(byte[] bytes) throws Exception {
         loadFile("config.json", bytes, IOException.class, file -> VitConfig.fromDirectory(file.getParent()));
     }
 
     /** A SAM folder's config.json. */
-    @FuzzTest(maxDuration = "15m", maxExecutions = 1_000_000)
+    @FuzzTest(maxDuration = "30m", maxExecutions = 1_000_000)
     void samConfig(byte[] bytes) throws Exception {
         loadFile("config.json", bytes, IOException.class, file -> SamCheckpoint.config(file.getParent()));
     }
 
     /** adapter_config.json, as PeftModel reads it (JSON first, then the tuner's fields). */
-    @FuzzTest(maxDuration = "15m", maxExecutions = 1_000_000)
+    @FuzzTest(maxDuration = "30m", maxExecutions = 1_000_000)
     void adapterConfig(byte[] bytes) {
         com.fasterxml.jackson.databind.JsonNode json;
         try {
@@ -99,7 +99,7 @@ class LoaderFuzzTest {
     }
 
     /** PNG, JPEG, BMP, GIF bytes, bounded before the pixels are allocated. */
-    @FuzzTest(maxDuration = "15m", maxExecutions = 1_000_000)
+    @FuzzTest(maxDuration = "30m", maxExecutions = 1_000_000)
     void image(byte[] bytes) {
         try {
             ImageFolder.decode(bytes, "fuzz.png");
@@ -111,7 +111,7 @@ class LoaderFuzzTest {
     }
 
     /** IDX files (Fashion-MNIST's format), plain or gzip. */
-    @FuzzTest(maxDuration = "15m", maxExecutions = 1_000_000)
+    @FuzzTest(maxDuration = "30m", maxExecutions = 1_000_000)
     void idx(byte[] bytes) throws Exception {
         loadFile("train-images-idx3-ubyte", bytes, DataException.class, org.peft4j.data.FuzzAccess::readIdxImages);
     }
