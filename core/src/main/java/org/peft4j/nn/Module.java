@@ -147,13 +147,14 @@ public abstract class Module extends AbstractBlock {
      * Training too: closing a handle drops only Java's reference, and autograd keeps its own on what
      * backward needs (as in PyTorch, where a tensor goes with its last reference).
      */
-    protected static NDArray freeingIntermediates(ForwardContext ctx, java.util.function.Supplier<NDArray> compute) {
+    protected static NDArray freeingIntermediates(java.util.function.Supplier<NDArray> compute) {
         NDArray out;
         try (ai.djl.ndarray.NDScope scope = new ai.djl.ndarray.NDScope()) {
             out = compute.get();
             ai.djl.ndarray.NDScope.unregister(out);
         }
-        // DJL's unregister takes the array out of every scope; an enclosing scope (a step's) must still free it.
+        // DJL registers an array with the innermost scope only: the enclosing one (a step's) takes the
+        // output over, or it would live until its manager closes.
         ai.djl.ndarray.NDScope.register(out);
         return out;
     }

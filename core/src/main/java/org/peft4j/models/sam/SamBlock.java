@@ -65,9 +65,9 @@ public final class SamBlock extends Module implements HookedBlock {
 
     @Override
     public NDArray forward(NDArray x, ForwardContext ctx) {
-        // Inference frees the block's intermediates as it ends: a global block of ViT-B at 1024² makes
-        // several 0.8 GB attention maps.
-        return freeingIntermediates(ctx, () -> compute(x, ctx));
+        // The block frees its intermediates as it ends (autograd keeps what backward needs): a global
+        // block of ViT-B at 1024² makes several 0.8 GB attention maps.
+        return freeingIntermediates(() -> compute(x, ctx));
     }
 
     private NDArray compute(NDArray x, ForwardContext ctx) {

@@ -59,7 +59,7 @@ final class BertLayer extends Module implements HookedBlock {
     }
 
     NDArray forward(NDArray x, NDArray mask, ForwardContext ctx) {
-        return freeingIntermediates(ctx, () -> compute(x, mask, ctx));
+        return freeingIntermediates(() -> compute(x, mask, ctx));
     }
 
     private NDArray compute(NDArray x, NDArray mask, ForwardContext ctx) {

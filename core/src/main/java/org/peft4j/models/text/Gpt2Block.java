@@ -57,7 +57,7 @@ final class Gpt2Block extends Module implements HookedBlock {
     }
 
     NDArray forward(NDArray x, NDArray mask, KvCache cache, int layer, ForwardContext ctx) {
-        return freeingIntermediates(ctx, () -> compute(x, mask, cache, layer, ctx));
+        return freeingIntermediates(() -> compute(x, mask, cache, layer, ctx));
     }
 
     private NDArray compute(NDArray x, NDArray mask, KvCache cache, int layer, ForwardContext ctx) {

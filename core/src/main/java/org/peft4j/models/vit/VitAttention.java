@@ -75,9 +75,9 @@ public final class VitAttention extends Module {
         return output.forward(context, ctx);
     }
 
-    /** softmax(q kᵀ · scale); outside training the score matrix goes as soon as the weights exist. */
+    /** softmax(q kᵀ · scale); the score matrix goes as soon as the weights exist. */
     private NDArray weights(NDArray q, NDArray k, ForwardContext ctx) {
-        return freeingIntermediates(ctx, () -> Ops.scale(q, scale).matMul(k.transpose(0, 1, 3, 2)).softmax(-1));
+        return freeingIntermediates(() -> Ops.scale(q, scale).matMul(k.transpose(0, 1, 3, 2)).softmax(-1));
     }
 
     /** Keys and values {@code [B, P, d]} of normalised tokens through the base projections (no hooks). */

@@ -46,13 +46,13 @@ public final class VitLayer extends Module implements HookedBlock {
 
     @Override
     public NDArray forward(NDArray x, ForwardContext ctx) {
-        // Outside training each residual branch frees its intermediates (attention maps, the MLP's 4× wide
-        // activations) as soon as its output exists, and the block frees the rest as it ends: PyTorch
-        // frees each tensor when its last reference goes; DJL keeps it until its scope closes.
-        return freeingIntermediates(ctx, () -> {
+        // Each residual branch frees its intermediates (attention maps, the MLP's 4× wide activations) as
+        // soon as its output exists, and the block frees the rest as it ends: PyTorch frees each tensor
+        // when its last reference goes; DJL keeps it until its scope closes. Autograd keeps what it needs.
+        return freeingIntermediates(() -> {
             NDArray tokens = hooks.applyTokens(x, ctx);
-            NDArray y = tokens.add(freeingIntermediates(ctx, () -> attentionBranch(tokens, ctx)));
-            return y.add(freeingIntermediates(ctx, () -> mlpBranch(y, ctx)));
+            NDArray y = tokens.add(freeingIntermediates(() -> attentionBranch(tokens, ctx)));
+            return y.add(freeingIntermediates(() -> mlpBranch(y, ctx)));
         });
     }
 
