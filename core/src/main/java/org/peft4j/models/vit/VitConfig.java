@@ -35,6 +35,8 @@ public record VitConfig(
 
     /** Largest model accepted: 4 billion parameters (16 GB of float32; ViT-g/14 has 1 billion). */
     public static final long MAX_PARAMETERS = 4_000_000_000L;
+    /** Most input channels (images have 1–4; multispectral a few dozen). */
+    public static final int MAX_CHANNELS = 64;
     /** Most patch tokens per image (a 4096² image at patch 16). */
     public static final long MAX_TOKENS = 65_536;
 
@@ -166,6 +168,9 @@ public record VitConfig(
             throw new IllegalArgumentException("hidden_act '" + act + "' is not supported (only gelu)");
         }
         int channels = intField(root, "num_channels", 3);
+        if (channels <= 0 || channels > MAX_CHANNELS) { // checked before the per-channel defaults are allocated
+            throw new IllegalArgumentException("num_channels must be 1.." + MAX_CHANNELS + ", got " + channels);
+        }
         List<String> labels = labels(root);
         float[] mean = floats(root, "image_mean", channels, filled(channels, 0.5f));
         float[] std = floats(root, "image_std", channels, filled(channels, 0.5f));
