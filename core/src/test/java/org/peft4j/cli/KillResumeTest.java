@@ -37,13 +37,20 @@ class KillResumeTest {
         Path killed = tmp.resolve("killed");
         Random random = new Random(7);
         int kills = 0;
-        for (int attempt = 0; attempt < 4; attempt++) {
+        for (int attempt = 0; attempt < 8 && kills < 3; attempt++) {
             List<String> args = train(data, killed);
             args.add("--resume");
             Process child = start(args, tmp.resolve("killed.log"));
-            // Anywhere from start-up to nearly the end of a whole run: loading, mid-epoch, mid-checkpoint.
-            long delay = (long) (runMillis * (0.2 + 0.7 * random.nextDouble()));
-            if (child.waitFor(delay, TimeUnit.MILLISECONDS)) {
+            if (attempt == 0) { // anywhere from start-up on: loading, the first epoch
+                child.waitFor((long) (runMillis * (0.1 + 0.4 * random.nextDouble())), TimeUnit.MILLISECONDS);
+            } else { // after one more epoch ends, then a little later: mid-epoch, mid-checkpoint
+                int epochs = evalLines(killed);
+                while (child.isAlive() && evalLines(killed) <= epochs) {
+                    Thread.sleep(10);
+                }
+                child.waitFor(random.nextInt(300), TimeUnit.MILLISECONDS);
+            }
+            if (!child.isAlive()) {
                 break; // finished first
             }
             child.destroyForcibly(); // SIGKILL on Linux: no shutdown hook, no finally block runs
@@ -56,6 +63,7 @@ class KillResumeTest {
         Process last = start(args, tmp.resolve("killed.log"));
         assertEquals(0, last.waitFor(), () -> ChildJvm.read(tmp.resolve("killed.log")));
         assertTrue(kills >= 2, "only " + kills + " kills landed before the run ended");
+        assertTrue(ChildJvm.read(tmp.resolve("killed.log")).contains("resumed from"), "no restart resumed a checkpoint");
         assertEverythingWhole(killed);
         assertArrayEquals(Files.readAllBytes(whole.resolve("adapter_model.safetensors")),
                 Files.readAllBytes(killed.resolve("adapter_model.safetensors")));
@@ -73,6 +81,17 @@ class KillResumeTest {
         mainAndArgs.addAll(cliArgs);
         return ChildJvm.start(List.of("-Xmx1g", "-Dai.djl.offline=true", "-Dai.djl.pytorch.num_threads=1",
                 "-Dai.djl.pytorch.num_interop_threads=1"), mainAndArgs, log, true);
+    }
+
+    /** Epochs the run in {@code out} has logged (metrics.jsonl's eval lines; a resumed run appends). */
+    private static int evalLines(Path out) throws IOException {
+        Path metrics = out.resolve("metrics.jsonl");
+        if (!Files.exists(metrics)) {
+            return 0;
+        }
+        try (Stream<String> lines = Files.lines(metrics)) {
+            return (int) lines.filter(l -> l.contains("\"type\":\"eval\"")).count();
+        }
     }
 
     /** Every JSON file parses, every JSONL line parses, every safetensors file reads to its last tensor. */
