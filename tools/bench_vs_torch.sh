@@ -21,7 +21,7 @@ echo "$t"
 /usr/bin/python3 - "$p" "$t" <<'PY'
 import json, sys
 p, t = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-print(json.dumps({"preset": p["preset"], "mode": sys.argv[0] and t["mode"], "batch_size": p["batch_size"],
+print(json.dumps({"preset": p["preset"], "mode": t["mode"], "batch_size": p["batch_size"],
                   "time_ratio": p["median_s"] / t["median_s"], "memory_ratio": p["peak_rss_mb"] / t["peak_rss_mb"],
                   "peft4j_median_s": p["median_s"], "pytorch_median_s": t["median_s"],
                   "peft4j_peak_rss_mb": p["peak_rss_mb"], "pytorch_peak_rss_mb": t["peak_rss_mb"]}))
