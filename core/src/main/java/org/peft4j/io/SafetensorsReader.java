@@ -122,6 +122,27 @@ public final class SafetensorsReader implements AutoCloseable {
         }
     }
 
+    /**
+     * Refuses NaN or infinite weights: they load without a word and turn every output into NaN (a
+     * prediction scored "NaN", a training run that "diverges" at its first step).
+     */
+    public void requireFinite(String name, NDArray values) throws SafetensorsException {
+        try (NDArray bad = values.isNaN().logicalOr(values.isInfinite()); NDArray any = bad.any()) {
+            if (any.getBoolean()) {
+                throw new SafetensorsException(path, "tensor '" + name + "' holds NaN or infinite values");
+            }
+        }
+    }
+
+    /** {@link #requireFinite(String, NDArray)} for values already read. */
+    public void requireFinite(String name, float[] values) throws SafetensorsException {
+        for (float v : values) {
+            if (!Float.isFinite(v)) {
+                throw new SafetensorsException(path, "tensor '" + name + "' holds NaN or infinite values");
+            }
+        }
+    }
+
     /** Elements as floats: F16/BF16 widened exactly, F64 rounded, integers and booleans converted. */
     public float[] readFloats(String name) throws IOException {
         TensorInfo info = info(name);

@@ -381,7 +381,9 @@ public class AdapterModel {
                         + " but the model and " + CONFIG_FILE + " need " + want);
             }
             reader.requireFloatingPoint(key);
-            values.put(e.getKey(), reader.readFloats(key));
+            float[] v = reader.readFloats(key);
+            reader.requireFinite(key, v);
+            values.put(e.getKey(), v);
         }
         if (!missing.isEmpty() || !unexpected.isEmpty()) {
             throw new AdapterMismatchException(weightsFile + ": does not fit this model: missing " + sample(missing)

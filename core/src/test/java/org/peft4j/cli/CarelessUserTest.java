@@ -124,6 +124,17 @@ class CarelessUserTest {
     }
 
     @Test
+    void nanWeightsAreRefused(@TempDir Path tmp) throws IOException {
+        Path model = copyOf(Fixtures.vitTiny("hf"), tmp.resolve("model"));
+        Path weights = model.resolve("model.safetensors");
+        byte[] bytes = Files.readAllBytes(weights);
+        ByteBuffer.wrap(bytes, bytes.length - 4, 4).order(ByteOrder.LITTLE_ENDIAN).putFloat(Float.NaN); // the last tensor's last value
+        Files.write(weights, bytes);
+        assertRefused(cli("predict", "--model", model.toString(), "--input",
+                "src/test/resources/org/peft4j/fuzz/LoaderFuzzTestInputs/image/rgb.png"), "model.safetensors", "NaN");
+    }
+
+    @Test
     void imageFolderLayouts(@TempDir Path tmp) throws IOException {
         // train/ + test/ only: test/ is the test split, val comes out of train/ (not two classes "train" and "test").
         Path root = tmp.resolve("data");

@@ -132,7 +132,9 @@ public final class SamCheckpoint {
             model.initialize(manager);
             for (Map.Entry<String, String> e : keys.entrySet()) {
                 reader.requireFloatingPoint(e.getValue());
-                org.peft4j.nn.Initializers.copyInto(params.get(e.getKey()).getArray(), reader.readFloats(e.getValue()));
+                float[] v = reader.readFloats(e.getValue());
+                reader.requireFinite(e.getValue(), v);
+                org.peft4j.nn.Initializers.copyInto(params.get(e.getKey()).getArray(), v);
             }
         }
         return model;

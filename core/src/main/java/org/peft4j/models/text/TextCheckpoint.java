@@ -73,6 +73,7 @@ public final class TextCheckpoint {
                 reader.requireFloatingPoint(key);
                 try (NDManager scratch = manager.newSubManager()) {
                     NDArray value = reader.readNDArray(key, scratch);
+                    reader.requireFinite(key, value);
                     Initializers.copyInto(target, conv1d ? value.transpose() : value);
                 }
             }

@@ -110,6 +110,7 @@ public final class VitCheckpoint {
                             + " but config.json implies " + target.getShape());
                 }
                 try (NDArray value = reader.readNDArray(key, manager)) {
+                    reader.requireFinite(key, value);
                     Initializers.copyInto(target, value);
                 }
             }
