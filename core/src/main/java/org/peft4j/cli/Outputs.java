@@ -52,10 +52,21 @@ public final class Outputs {
         return true;
     }
 
-    /** Deletes a claimed output folder after a failure, keeping the failure as the error reported. */
-    public static void discard(Path out, Throwable failure) {
+    /**
+     * Empties a claimed output folder after a failure, and deletes it unless {@code keepFolder} (the user
+     * made it, empty); the failure stays the error reported.
+     */
+    public static void discard(Path out, boolean keepFolder, Throwable failure) {
         try {
-            AtomicFiles.deleteRecursively(out);
+            if (!keepFolder) {
+                AtomicFiles.deleteRecursively(out);
+            } else if (Files.isDirectory(out)) {
+                try (var entries = Files.list(out)) {
+                    for (Path p : entries.toList()) {
+                        AtomicFiles.deleteRecursively(p);
+                    }
+                }
+            }
         } catch (IOException | RuntimeException e) {
             failure.addSuppressed(e);
         }

@@ -138,12 +138,13 @@ final class TrainCommand implements Callable<Integer> {
                 throw new UsageException("--out " + out + " holds the input " + input + "; choose another --out");
             }
         }
+        boolean existed = Files.isDirectory(out);
         boolean fresh = Outputs.claimFolder(out, overwrite, resume);
         try {
             return train();
         } catch (Exception | Error e) { // a failed new run leaves no partial --out behind
             if (fresh) {
-                Outputs.discard(out, e);
+                Outputs.discard(out, existed, e);
             }
             throw e;
         }
