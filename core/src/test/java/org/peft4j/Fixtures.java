@@ -9,6 +9,7 @@ import org.peft4j.tuners.lora.LoraLayer;
 
 import java.io.IOException;
 import java.net.URISyntaxException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -91,5 +92,14 @@ public final class Fixtures {
         if (worst > tol) {
             assertArrayEquals(expected, actual, tol, "max abs diff " + worst);
         }
+    }
+
+    /** A copy of a model or adapter folder's {@code files} in {@code to} (created), to break or add files to. */
+    public static Path copyFiles(Path from, Path to, String... files) throws IOException {
+        Files.createDirectories(to);
+        for (String f : files) {
+            Files.copy(from.resolve(f), to.resolve(f));
+        }
+        return to;
     }
 }

@@ -26,7 +26,6 @@ import org.peft4j.tuners.routing.RoutingConfig;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
@@ -76,22 +75,18 @@ final class TextBench {
         return 0;
     }
 
-    /** Median, minimum and p90 of {@code steps} timed calls after {@code warmup} untimed ones. */
+    /**
+     * Median, minimum and p90 of {@code steps} timed calls, each in its own scope, after the warm-up
+     * {@link StepTimes} runs (at least {@code warmup} calls, more until the time is steady).
+     */
     static double[] time(Supplier<Object> body, int steps, int warmup) {
-        double[] t = new double[steps];
-        for (int i = 0; i < warmup + steps; i++) {
-            long t0 = System.nanoTime();
+        StepTimes t = StepTimes.run(() -> {
             try (NDScope scope = new NDScope()) {
                 scope.suppressNotUsedWarning();
                 body.get();
             }
-            if (i >= warmup) {
-                t[i - warmup] = (System.nanoTime() - t0) / 1e9;
-            }
-        }
-        double[] s = t.clone();
-        Arrays.sort(s);
-        return new double[] {s[s.length / 2], s[0], s[Math.min(s.length - 1, (int) Math.ceil(0.9 * s.length) - 1)]};
+        }, warmup, steps);
+        return new double[] {t.median(), t.min(), t.p90()};
     }
 
     private static long[] randomIds(int n, int vocab, Random random) {

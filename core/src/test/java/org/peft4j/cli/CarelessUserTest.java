@@ -22,14 +22,8 @@ import static org.peft4j.cli.CliTest.cli;
 /** The hardening issue's careless user: nothing they had is lost, and every mistake gets a clear error. */
 class CarelessUserTest {
 
-    private static Path copyOf(Path dir, Path to) throws IOException {
-        Files.createDirectories(to);
-        try (var files = Files.list(dir)) {
-            for (Path f : files.toList()) {
-                Files.copy(f, to.resolve(f.getFileName()));
-            }
-        }
-        return to;
+    private static Path modelCopy(Path to) throws IOException {
+        return Fixtures.copyFiles(Fixtures.vitTiny("hf"), to, "config.json", "model.safetensors");
     }
 
     /** Refused with an error (exit 2 for a flag, 1 for a file) that holds every one of {@code words}. */
@@ -42,8 +36,8 @@ class CarelessUserTest {
 
     @Test
     void outputsNeverReplaceInputs(@TempDir Path tmp) throws IOException {
-        Path model = copyOf(Fixtures.vitTiny("hf"), tmp.resolve("model"));
-        Path adapter = copyOf(Fixtures.vitTiny("peft-lora-hf"), tmp.resolve("adapter"));
+        Path model = modelCopy(tmp.resolve("model"));
+        Path adapter = Fixtures.copyFiles(Fixtures.vitTiny("peft-lora-hf"), tmp.resolve("adapter"), "adapter_config.json", "adapter_model.safetensors");
         byte[] weights = Files.readAllBytes(model.resolve("model.safetensors"));
         Path image = tmp.resolve("x.png");
         Files.copy(Path.of("src/test/resources/org/peft4j/fuzz/LoaderFuzzTestInputs/image/rgb.png"), image);
@@ -95,7 +89,7 @@ class CarelessUserTest {
 
     @Test
     void sizesAreBoundedBeforeAllocating(@TempDir Path tmp) throws IOException {
-        Path model = copyOf(Fixtures.vitTiny("hf"), tmp.resolve("model"));
+        Path model = modelCopy(tmp.resolve("model"));
         String config = Files.readString(model.resolve("config.json"));
         Files.writeString(model.resolve("config.json"), config.replaceFirst("\"num_hidden_layers\": *\\d+", "\"num_hidden_layers\": 1000000"));
         Path data = CliTest.shapesFolder(tmp.resolve("shapes"), 4);
@@ -110,7 +104,7 @@ class CarelessUserTest {
 
     @Test
     void mislabelledTensorBytesAreRefused(@TempDir Path tmp) throws IOException {
-        Path model = copyOf(Fixtures.vitTiny("hf"), tmp.resolve("model"));
+        Path model = modelCopy(tmp.resolve("model"));
         Path weights = model.resolve("model.safetensors");
         byte[] bytes = Files.readAllBytes(weights);
         long headerLength = ByteBuffer.wrap(bytes, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
@@ -125,7 +119,7 @@ class CarelessUserTest {
 
     @Test
     void nanWeightsAreRefused(@TempDir Path tmp) throws IOException {
-        Path model = copyOf(Fixtures.vitTiny("hf"), tmp.resolve("model"));
+        Path model = modelCopy(tmp.resolve("model"));
         Path weights = model.resolve("model.safetensors");
         byte[] bytes = Files.readAllBytes(weights);
         ByteBuffer.wrap(bytes, bytes.length - 4, 4).order(ByteOrder.LITTLE_ENDIAN).putFloat(Float.NaN); // the last tensor's last value

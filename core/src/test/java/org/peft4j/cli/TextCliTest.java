@@ -89,11 +89,7 @@ class TextCliTest {
 
     /** A copy of gpt2-tiny (config.json + model.safetensors) to add files to or break. */
     private static Path copyOf(Path model, Path dir) throws IOException {
-        Files.createDirectories(dir);
-        for (String f : List.of("config.json", "model.safetensors")) {
-            Files.copy(model.resolve(f), dir.resolve(f));
-        }
-        return dir;
+        return Fixtures.copyFiles(model, dir, "config.json", "model.safetensors");
     }
 
     /** A WordLevel tokenizer.json: id 0 is the special token {@code <eos>}, ids 1.. are words {@code w1}, {@code w2}, .... */

@@ -9,7 +9,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Unmatched;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -49,7 +48,7 @@ final class SparkTrainCommand implements Callable<Integer> {
         if (PassedOptions.given(trainArgs, "--resume")) {
             throw new UsageException("--resume is not supported by spark train: rerun without it");
         }
-        if (Files.exists(Path.of(out)) && !(Files.isDirectory(Path.of(out)) && org.peft4j.io.AtomicFiles.isEmptyDirectory(Path.of(out)))) {
+        if (!org.peft4j.io.AtomicFiles.isFreeOutput(Path.of(out))) {
             throw new UsageException("--out " + out + " exists and is not empty; choose a new folder");
         }
         try (Sessions.Lease lease = Sessions.lease(master, "peft4j train")) {
